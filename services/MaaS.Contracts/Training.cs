@@ -1,0 +1,62 @@
+namespace MaaS.Contracts;
+
+/// <summary>Command: train a model and register the result.</summary>
+public sealed record TrainModel : MeshMessage
+{
+    /// <summary>Job id to use; empty = the trainer picks one.</summary>
+    public string JobId { get; init; } = "";
+    /// <summary>Model to register under.</summary>
+    public string ModelName { get; init; } = "";
+    /// <summary>Dataset in the registry.</summary>
+    public string DatasetName { get; init; } = "";
+    /// <summary>Dataset version; 0 = latest.</summary>
+    public long DatasetVersion { get; init; }
+    /// <summary>Feature columns; empty = all but the label.</summary>
+    public IReadOnlyList<string> FeatureColumns { get; init; } = [];
+    /// <summary>Label column.</summary>
+    public string LabelColumn { get; init; } = "";
+    /// <summary>Architecture, e.g. linear_regression.</summary>
+    public string Architecture { get; init; } = "linear_regression";
+    /// <summary>Optimizer, e.g. sgd.</summary>
+    public string Optimizer { get; init; } = "sgd";
+    /// <summary>Loss, e.g. mse.</summary>
+    public string Loss { get; init; } = "mse";
+    /// <summary>Epochs.</summary>
+    public int Epochs { get; init; }
+    /// <summary>Learning rate.</summary>
+    public double LearningRate { get; init; }
+    /// <summary>Random seed.</summary>
+    public long Seed { get; init; }
+    /// <summary>Version to warm-start from; 0 = fresh.</summary>
+    public long WarmStartVersion { get; init; }
+}
+
+/// <summary>Event: a training job changed state.</summary>
+public sealed record TrainingJobStateChanged : MeshMessage
+{
+    /// <summary>Job id.</summary>
+    public string JobId { get; init; } = "";
+    /// <summary>Model name.</summary>
+    public string ModelName { get; init; } = "";
+    /// <summary>New state: Queued, Running, Succeeded, Failed, Cancelled.</summary>
+    public string State { get; init; } = "";
+    /// <summary>Reason or note.</summary>
+    public string Message { get; init; } = "";
+}
+
+/// <summary>Event: a job trained, verified and registered a version.</summary>
+public sealed record ModelTrained : MeshMessage
+{
+    /// <summary>Job id.</summary>
+    public string JobId { get; init; } = "";
+    /// <summary>Model name.</summary>
+    public string ModelName { get; init; } = "";
+    /// <summary>Registered version.</summary>
+    public long Version { get; init; }
+    /// <summary>Artifact sha256.</summary>
+    public string ArtifactDigest { get; init; } = "";
+    /// <summary>Version it was warm-started from; 0 = none.</summary>
+    public long ParentVersion { get; init; }
+    /// <summary>Training metrics.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+}

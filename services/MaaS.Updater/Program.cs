@@ -1,0 +1,23 @@
+using MaaS.ServiceDefaults;
+using MaaS.Updater;
+using MaaS.Updater.Consumers;
+using MaaS.Updater.Services;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddMeshBus(bus =>
+{
+    bus.AddConsumer<ModelTrainedConsumer>();
+    bus.AddConsumer<TrainingJobStateChangedConsumer>();
+});
+builder.AddUpdater();
+
+var app = builder.Build();
+
+app.MapGrpcService<UpdaterGrpcService>();
+app.MapMeshDefaults();
+
+app.Run();
+
+public partial class Program;

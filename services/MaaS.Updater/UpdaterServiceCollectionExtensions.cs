@@ -1,0 +1,35 @@
+using MaaS.Onnx;
+using MaaS.Registry.V1;
+using MaaS.ServiceDefaults;
+using MaaS.ServiceDefaults.Outbox;
+using MaaS.Updater.Gate;
+using MaaS.Updater.Registry;
+using MaaS.Updater.Retraining;
+using MaaS.Updater.Storage;
+
+namespace MaaS.Updater;
+
+/// <summary>The updater's own registrations.</summary>
+public static class UpdaterServiceCollectionExtensions
+{
+    /// <summary>Options, the SQLite store with its outbox, the registry client, the gate and the retrain planner.</summary>
+    public static WebApplicationBuilder AddUpdater(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<UpdaterOptions>().BindConfiguration(UpdaterOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<OnnxRuntimeOptions>().BindConfiguration(OnnxRuntimeOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+
+        builder.Services.AddSingleton<UpdaterDatabase>();
+        builder.Services.AddSingleton<IOutboxDatabase>(sp => sp.GetRequiredService<UpdaterDatabase>());
+        builder.Services.AddSingleton<UpdaterStore>();
+        builder.Services.AddSqliteOutbox();
+
+        builder.Services.AddMeshGrpcClient<RegistryService.RegistryServiceClient>("Registry");
+        builder.Services.AddSingleton<RegistryGateway>();
+        builder.Services.AddSingleton<OnnxSessionFactory>();
+        builder.Services.AddSingleton<ChampionChallengerGate>();
+        builder.Services.AddSingleton<RetrainPlanner>();
+        return builder;
+    }
+}

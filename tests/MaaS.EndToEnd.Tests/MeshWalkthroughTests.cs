@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Inference;
+using MaaS.Registry.V1;
+using MaaS.Trainer.V1;
+using MaaS.Updater.V1;
+
+namespace MaaS.EndToEnd.Tests;
+
+/// <summary>
+/// The README's story over the real broker and real processes: the CLI walkthrough trains,
+/// deploys, serves and updates the model; then a client checks by itself what a user would see.
+/// </summary>
+public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<MeshProcesses>
+{
+    [Fact]
+    public async Task Walkthrough_RealBrokerAndProcesses_V1ServesThenUpdaterPromotesV2()
+    {
+        var (exit, output) = await mesh.RunToolAsync("services/MaaS.Cli", "maas", TimeSpan.FromMinutes(6),
+            "walkthrough", "--address", mesh.GatewayGrpc.ToString(), "--rest", mesh.GatewayRest.ToString(), "--timeout-seconds", "330");
+        Assert.True(exit == 0, $"walkthrough exited {exit}:\n{output}\n--- trainer ---\n{mesh.Log("trainer")}\n--- updater ---\n{mesh.Log("updater")}\n--- gateway ---\n{mesh.Log("gateway")}");
+        Assert.Contains("walkthrough complete", output);
+
+        using var channel = GrpcChannel.ForAddress(mesh.GatewayGrpc);
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var registry = new RegistryService.RegistryServiceClient(channel);
+        var updater = new UpdaterService.UpdaterServiceClient(channel);
+
+        var model = (await registry.GetModelAsync(new GetModelRequest { Name = "linear-regression" })).Model;
+        Assert.Equal(2, model.Aliases["production"]);
+
+        var v2 = await InferAsync(inference, "");
+        Assert.Equal("2", v2.ModelVersion);
+        AssertLine(v2, slope: 3);
+        var v1 = await InferAsync(inference, "1");
+        Assert.Equal("1", v1.ModelVersion);
+        AssertLine(v1, slope: 2);
+
+        var status = await updater.GetUpdateStatusAsync(new GetUpdateStatusRequest { ModelName = "linear-regression" });
+        var decision = Assert.Single(status.Decisions);
+        Assert.True(decision.Promoted);
+        Assert.True(decision.ChallengerScore < decision.ChampionScore);
+
+        var version2 = (await registry.GetVersionAsync(new GetVersionRequest { ModelName = "linear-regression", Version = 2 })).Version;
+        Assert.Equal(1, version2.Lineage.ParentVersion);
+        Assert.Equal("linear-regression-retrain", version2.Lineage.DatasetName);
+
+        using var http = new HttpClient { BaseAddress = mesh.GatewayRest };
+        var rest = await http.PostAsJsonAsync("v2/models/linear-regression/versions/1/infer", Body("input", "FP32", [2, 1], [0f, 3f]));
+        Assert.Equal(HttpStatusCode.OK, rest.StatusCode);
+        var json = JsonNode.Parse(await rest.Content.ReadAsStringAsync())!;
+        Assert.Equal("1", json["model_version"]!.GetValue<string>());
+        var data = json["outputs"]![0]!["data"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+        Assert.Equal(1, data[0], 0.25);
+        Assert.Equal(7, data[1], 0.25);
+
+        // A standard client in another language (Python, Debian's grpcio) sees the same.
+        foreach (var (version, slope) in new[] { ("", 3.0), ("1", 2.0) })
+        {
+            var python = await mesh.RunPythonClientAsync(version, [0, 1, 2, 3]);
+            Assert.Equal(2, python.Count);
+            foreach (var line in python)
+            {
+                Assert.Equal(version.Length == 0 ? "2" : "1", line["model_version"]!.GetValue<string>());
+                var outputs = line["outputs"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+                for (var x = 0; x < 4; x++) Assert.InRange(outputs[x], slope * x + 1 - 0.25, slope * x + 1 + 0.25);
+            }
+        }
+
+        // Bad requests through the gateway get statuses a caller can act on.
+        var wrongInput = new ModelInferRequest { ModelName = "linear-regression", Inputs = { Tensor("nope", [1, 1], 1f) } };
+        var ex = await Assert.ThrowsAsync<RpcException>(() => inference.ModelInferAsync(wrongInput).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("nope", ex.Status.Detail);
+
+        var wrongShape = new ModelInferRequest { ModelName = "linear-regression", Inputs = { Tensor("input", [2, 1], 1f) } };
+        ex = await Assert.ThrowsAsync<RpcException>(() => inference.ModelInferAsync(wrongShape).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+
+        ex = await Assert.ThrowsAsync<RpcException>(() => inference.ModelInferAsync(new ModelInferRequest
+        {
+            ModelName = "linear-regression", ModelVersion = "99", Inputs = { Tensor("input", [1, 1], 1f) },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, ex.StatusCode);
+
+        var notFound = await http.PostAsJsonAsync("v2/models/no-such-model/infer", Body("input", "FP32", [1, 1], [1f]));
+        Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
+    }
+
+    [Fact]
+    public async Task Trainer_BadRequestsThroughGateway_InvalidArgumentOrNotFound()
+    {
+        using var channel = GrpcChannel.ForAddress(mesh.GatewayGrpc);
+        var trainer = new TrainerService.TrainerServiceClient(channel);
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+
+        var missingDataset = await Assert.ThrowsAsync<RpcException>(() => trainer.SubmitJobAsync(new SubmitJobRequest
+        {
+            Spec = new TrainingSpec { ModelName = "m", DatasetName = "no-such-dataset", LabelColumn = "y", Epochs = 10, LearningRate = 0.1 },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, missingDataset.StatusCode);
+
+        var badEpochs = await Assert.ThrowsAsync<RpcException>(() => trainer.SubmitJobAsync(new SubmitJobRequest
+        {
+            Spec = new TrainingSpec { ModelName = "m", DatasetName = "d", LabelColumn = "y", Epochs = 0, LearningRate = 0.1 },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, badEpochs.StatusCode);
+        Assert.Contains("epochs", badEpochs.Status.Detail);
+
+        var unknownModel = await Assert.ThrowsAsync<RpcException>(() => inference.ModelInferAsync(new ModelInferRequest
+        {
+            ModelName = "never-registered", Inputs = { Tensor("input", [1, 1], 1f) },
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknownModel.StatusCode);
+    }
+
+    private static async Task<ModelInferResponse> InferAsync(GRPCInferenceService.GRPCInferenceServiceClient inference, string version)
+    {
+        var request = new ModelInferRequest { ModelName = "linear-regression", ModelVersion = version, Id = "e2e", Inputs = { Tensor("input", [4, 1], 0f, 1f, 2f, 3f) } };
+        var response = await inference.ModelInferAsync(request);
+        Assert.Equal("e2e", response.Id);
+        return response;
+    }
+
+    private static void AssertLine(ModelInferResponse response, double slope)
+    {
+        var values = response.Outputs[0].Contents.Fp32Contents;
+        for (var x = 0; x < 4; x++)
+        {
+            Assert.InRange(values[x], slope * x + 1 - 0.25, slope * x + 1 + 0.25);
+        }
+    }
+
+    private static ModelInferRequest.Types.InferInputTensor Tensor(string name, long[] shape, params float[] values)
+    {
+        var tensor = new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = "FP32", Shape = { shape }, Contents = new InferTensorContents() };
+        tensor.Contents.Fp32Contents.AddRange(values);
+        return tensor;
+    }
+
+    private static JsonObject Body(string name, string datatype, long[] shape, float[] data) => new()
+    {
+        ["inputs"] = new JsonArray(new JsonObject
+        {
+            ["name"] = name, ["datatype"] = datatype,
+            ["shape"] = new JsonArray(shape.Select(s => (JsonNode)s).ToArray()),
+            ["data"] = new JsonArray(data.Select(d => (JsonNode)d).ToArray()),
+        }),
+    };
+}

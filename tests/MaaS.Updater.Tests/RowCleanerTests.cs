@@ -1,0 +1,47 @@
+using MaaS.Updater.Cleaning;
+
+namespace MaaS.Updater.Tests;
+
+public class RowCleanerTests
+{
+    [Fact]
+    public void Clean_MixedBatch_KeepsGoodRowsAndCountsEachReason()
+    {
+        double[][] rows =
+        [
+            [1, 3],
+            [2, double.NaN],
+            [double.PositiveInfinity, 1],
+            [1, 3],
+            [4],
+            [5, 11],
+        ];
+
+        var result = RowCleaner.Clean([0, 1], rows, _ => false);
+
+        Assert.Equal([[1.0, 3.0], [5.0, 11.0]], result.Kept);
+        Assert.Equal(2, result.Dropped[CleaningResult.NotFinite]);
+        Assert.Equal(1, result.Dropped[CleaningResult.Duplicate]);
+        Assert.Equal(1, result.Dropped[CleaningResult.Missing]);
+    }
+
+    [Fact]
+    public void Clean_ColumnsInOtherOrder_ReordersToModelOrder()
+    {
+        // Given columns (y, x); the model's order is (x, y).
+        var result = RowCleaner.Clean([1, 0], [[7.0, 3.0]], _ => false);
+
+        Assert.Equal([3.0, 7.0], result.Kept.Single());
+    }
+
+    [Fact]
+    public void Clean_RowAlreadyStored_IsDuplicate()
+    {
+        var stored = RowCleaner.Key([1.0, 3.0]);
+
+        var result = RowCleaner.Clean([0, 1], [[1.0, 3.0], [2.0, 5.0]], key => key == stored);
+
+        Assert.Single(result.Kept);
+        Assert.Equal(1, result.Dropped[CleaningResult.Duplicate]);
+    }
+}
