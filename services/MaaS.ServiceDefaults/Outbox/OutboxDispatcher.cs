@@ -31,29 +31,43 @@ public sealed class OutboxSignal
 public sealed partial class OutboxDispatcher(
     IOutboxDatabase database, IServiceProvider services, OutboxSignal signal, ILogger<OutboxDispatcher> logger) : BackgroundService
 {
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var bus = services.GetRequiredService<IBus>();
-        while (!stoppingToken.IsCancellationRequested)
+        var backoff = PollInterval;
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                var published = await PublishPendingAsync(bus, stoppingToken);
-                if (published == 0)
+                try
                 {
-                    await signal.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+                    var published = await PublishPendingAsync(bus, stoppingToken);
+                    if (published == 0)
+                    {
+                        await signal.WaitAsync(PollInterval, stoppingToken);
+                    }
+                    backoff = PollInterval;
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Broker away or database busy: the rows stay unsent; back off so a long outage is not hammered.
+                    var reason = ex is OperationCanceledException
+                        ? $"the broker did not take the message within {PublishTimeout.TotalSeconds:0} s"
+                        : ex.Message;
+                    LogPublishFailed(logger, reason, backoff.TotalSeconds);
+                    await Task.Delay(backoff, stoppingToken);
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                 }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogPublishFailed(logger, ex);
-                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping; unsent rows wait for the next start.
         }
     }
 
@@ -77,7 +91,8 @@ public sealed partial class OutboxDispatcher(
             {
                 var message = JsonSerializer.Deserialize(payload, type)!;
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                // An unreachable broker makes Publish wait; bound it so the loop can log and back off.
+                timeout.CancelAfter(PublishTimeout);
                 await bus.Publish(message, type, timeout.Token);
                 LogPublished(logger, typeName, id);
             }
@@ -106,6 +121,7 @@ public sealed partial class OutboxDispatcher(
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox row {OutboxId} holds unknown message type {MessageType}; skipped")]
     private static partial void LogUnknownType(ILogger logger, string messageType, long outboxId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing the outbox failed; retrying in 2 s")]
-    private static partial void LogPublishFailed(ILogger logger, Exception ex);
+    // The reason only, no stack: while the broker is away this repeats, and the stack says nothing new.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing the outbox failed ({Reason}); unsent messages are kept and retried in {DelaySeconds} s")]
+    private static partial void LogPublishFailed(ILogger logger, string reason, double delaySeconds);
 }

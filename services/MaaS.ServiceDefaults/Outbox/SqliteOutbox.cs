@@ -32,11 +32,17 @@ public static class SqliteOutbox
     /// <summary>Adds a message to the outbox inside the caller's transaction.</summary>
     public static void Enqueue(SqliteConnection connection, SqliteTransaction transaction, MeshMessage message)
     {
+        // Refuse here, inside the caller's transaction, what the dispatcher could only skip later.
+        var type = message.GetType();
+        if (ResolveType(type.FullName!) != type)
+        {
+            throw new ArgumentException($"{type.FullName} is not a MaaS.Contracts message type the outbox can publish.", nameof(message));
+        }
         using var cmd = connection.CreateCommand();
         cmd.Transaction = transaction;
         cmd.CommandText = "INSERT INTO outbox (message_type, payload, created_at) VALUES ($type, $payload, $at)";
-        cmd.Parameters.AddWithValue("$type", message.GetType().FullName);
-        cmd.Parameters.AddWithValue("$payload", JsonSerializer.Serialize(message, message.GetType()));
+        cmd.Parameters.AddWithValue("$type", type.FullName);
+        cmd.Parameters.AddWithValue("$payload", JsonSerializer.Serialize(message, type));
         cmd.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O"));
         cmd.ExecuteNonQuery();
     }

@@ -1,0 +1,119 @@
+using Grpc.Core;
+using MaaS.Gateway.Routing;
+using MaaS.ServiceDefaults;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace MaaS.Gateway.Forwarding;
+
+/// <summary>
+/// /inference.GRPCInferenceService/{method}: model calls go to a replica that has the requested version
+/// READY (found from fields 1 and 2 of the message, which is forwarded byte for byte); server-level
+/// calls go to any live replica.
+/// </summary>
+public sealed partial class InferenceGrpcProxy(RoutingTable table, ReplicaForwarder forwarder, ILogger<InferenceGrpcProxy> logger)
+{
+    public const string Service = "inference.GRPCInferenceService";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (!GatewayResponses.IsGrpc(context.Request))
+        {
+            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            return;
+        }
+        var method = context.GetRouteValue("method") as string ?? "";
+        switch (method)
+        {
+            case "ModelInfer":
+                await RouteByModelAsync(context, method, "model_name", emptyNameMeansAll: false);
+                break;
+            case "ModelReady" or "ModelMetadata":
+                await RouteByModelAsync(context, method, "name", emptyNameMeansAll: false);
+                break;
+            case "ModelStatistics":
+                await RouteByModelAsync(context, method, "name", emptyNameMeansAll: true);
+                break;
+            case "ServerLive" or "ServerReady" or "ServerMetadata" or "RepositoryIndex":
+                await ForwardToAnyLiveAsync(context, body: null);
+                break;
+            default:
+                await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.Unimplemented,
+                    $"Method {Service}/{method} is not offered through the gateway.");
+                break;
+        }
+    }
+
+    private async Task RouteByModelAsync(HttpContext context, string method, string nameField, bool emptyNameMeansAll)
+    {
+        // One frame of the largest message the mesh accepts (the default limit would cut it by the 5-byte header).
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MeshHostingExtensions.MaxMessageBytes + GrpcFrameScanner.HeaderLength;
+        }
+        var peeked = await GrpcRequestPeeker.PeekAsync(context.Request.Body, context.RequestAborted);
+        context.Request.Body = peeked.Body;
+        // The limit is fixed now that reading began; YARP would try to lift it and warn on every call.
+        context.Features.Set<IHttpMaxRequestBodySizeFeature>(LimitAlreadySet.Instance);
+        var scan = peeked.Scan;
+        if (scan.Status != FrameScanStatus.Complete)
+        {
+            await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.InvalidArgument, scan.Error);
+            return;
+        }
+        if (scan.Name.Length == 0)
+        {
+            if (emptyNameMeansAll)
+            {
+                await ForwardToAnyLiveAsync(context, peeked.Body);
+                return;
+            }
+            await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.InvalidArgument,
+                $"{nameField} must name a model; it is empty.");
+            return;
+        }
+
+        var route = table.Resolve(scan.Name, scan.Version);
+        if (route.Outcome != RouteOutcome.Found)
+        {
+            LogNotRoutable(logger, method, scan.Name, scan.Version, route.Error);
+            await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.NotFound, route.Error);
+            return;
+        }
+        GatewayTransformer.SetPlan(context, new ForwardPlan(route.ResolvedByGateway ? route.Version : null, Path: null));
+        await forwarder.ForwardAsync(context, route.Destinations, grpc: true, peeked.Body);
+    }
+
+    private async Task ForwardToAnyLiveAsync(HttpContext context, ReplayStream? body)
+    {
+        var live = table.LiveReplicas();
+        if (live.Count == 0)
+        {
+            await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.Unavailable, "No inference replica is answering.");
+            return;
+        }
+        if (body is null)
+        {
+            // Wrapped so that a retry can tell whether the body was already consumed.
+            body = new ReplayStream([], 0, context.Request.Body);
+            context.Request.Body = body;
+        }
+        await forwarder.ForwardAsync(context, live, grpc: true, body);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} for model {Model} version '{Version}' not routable: {Reason}")]
+    private static partial void LogNotRoutable(ILogger logger, string method, string model, string version, string reason);
+
+    /// <summary>Stands in for the body-size feature once the gateway has set the limit itself.</summary>
+    private sealed class LimitAlreadySet : IHttpMaxRequestBodySizeFeature
+    {
+        public static readonly LimitAlreadySet Instance = new();
+
+        public bool IsReadOnly => false;
+
+        public long? MaxRequestBodySize
+        {
+            get => MeshHostingExtensions.MaxMessageBytes + GrpcFrameScanner.HeaderLength;
+            set { }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Globalization;
+using MaaS.Gateway.Routing;
+
+namespace MaaS.Gateway.Forwarding;
+
+/// <summary>
+/// The OIP REST twins: /v2/models/{model}[/versions/{version}][/ready|/infer] go to a replica with that
+/// version READY (the path is rewritten to the number the gateway resolved), /v2 to any live replica,
+/// and the health pair is answered from the routing table.
+/// </summary>
+public sealed class InferenceRestProxy(RoutingTable table, ReplicaForwarder forwarder)
+{
+    /// <summary>GET /v2/health/live: the gateway answers, so it is live.</summary>
+    public static IResult Live() => Results.Ok();
+
+    /// <summary>GET /v2/health/ready: ready when at least one replica is ready.</summary>
+    public IResult Ready() => table.AnyReplicaReady
+        ? Results.Ok()
+        : Results.Json(new { error = "No inference replica is ready." }, statusCode: StatusCodes.Status503ServiceUnavailable);
+
+    /// <summary>Model endpoints; <paramref name="suffix"/> is "", "/ready" or "/infer".</summary>
+    public async Task ModelAsync(HttpContext context, string suffix)
+    {
+        var model = context.GetRouteValue("model") as string ?? "";
+        var version = context.GetRouteValue("version") as string ?? "";
+        var route = table.Resolve(model, version);
+        if (route.Outcome != RouteOutcome.Found)
+        {
+            await GatewayResponses.WriteRestErrorAsync(context, StatusCodes.Status404NotFound, route.Error);
+            return;
+        }
+        var pinned = new PathString(string.Create(CultureInfo.InvariantCulture, $"/v2/models/{model}/versions/{route.Version}{suffix}"));
+        GatewayTransformer.SetPlan(context, new ForwardPlan(route.ResolvedByGateway ? route.Version : null, pinned));
+        await forwarder.ForwardAsync(context, route.Destinations, grpc: false, Wrap(context));
+    }
+
+    /// <summary>GET /v2 (server metadata): any live replica answers for the fleet.</summary>
+    public async Task ServerAsync(HttpContext context)
+    {
+        var live = table.LiveReplicas();
+        if (live.Count == 0)
+        {
+            await GatewayResponses.WriteRestErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "No inference replica is answering.");
+            return;
+        }
+        await forwarder.ForwardAsync(context, live, grpc: false, Wrap(context));
+    }
+
+    private static ReplayStream Wrap(HttpContext context)
+    {
+        // Lets a retry see whether the body was already sent somewhere.
+        var body = new ReplayStream([], 0, context.Request.Body);
+        context.Request.Body = body;
+        return body;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net.Http;
+using System.Net.Sockets;
+using Grpc.Core;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace MaaS.Gateway.Forwarding;
+
+/// <summary>
+/// Sends a request to the first of the chosen replicas; when that replica cannot even be connected to
+/// (it died since the last poll), tries the next one once, since nothing reached the first.
+/// </summary>
+public sealed partial class ReplicaForwarder(
+    IHttpForwarder forwarder,
+    ForwardingClient client,
+    GatewayTransformer transformer,
+    ILogger<ReplicaForwarder> logger)
+{
+    private const int MaxAttempts = 2;
+
+    /// <summary>Forwards over gRPC (h2c) or REST (HTTP/1.1); on failure answers the client itself.</summary>
+    public async Task ForwardAsync(HttpContext context, IReadOnlyList<ReplicaOptions> destinations, bool grpc, ReplayStream? body)
+    {
+        var attempts = Math.Min(MaxAttempts, destinations.Count);
+        for (var attempt = 0; attempt < attempts; attempt++)
+        {
+            var replica = destinations[attempt];
+            var address = grpc ? replica.GrpcAddress : replica.RestAddress;
+            var error = await forwarder.SendAsync(context, address, client.Invoker,
+                grpc ? ForwardingClient.Grpc : ForwardingClient.Rest, transformer);
+            if (error == ForwarderError.None)
+            {
+                return;
+            }
+
+            var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                return; // The client left; nobody is there to answer.
+            }
+            var retry = attempt + 1 < attempts && !context.Response.HasStarted
+                && IsConnectFailure(exception) && (body?.TryRewind() ?? true);
+            if (retry)
+            {
+                LogRetry(logger, replica.Name, destinations[attempt + 1].Name, exception?.Message ?? error.ToString());
+                context.Features.Set<IForwarderErrorFeature>(null);
+                context.Response.Clear();
+                continue;
+            }
+
+            LogForwardFailed(logger, replica.Name, context.Request.Path.Value ?? "", error, exception?.Message ?? "");
+            var message = $"inference replica '{replica.Name}' could not be reached ({error})";
+            await (grpc
+                ? GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.Unavailable, message)
+                : GatewayResponses.WriteRestErrorAsync(context, StatusCodes.Status503ServiceUnavailable, message));
+            return;
+        }
+    }
+
+    /// <summary>True when the connection itself failed, so the request certainly did not reach the replica.</summary>
+    public static bool IsConnectFailure(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } or SocketException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} refused the connection; retrying on {Next}: {Reason}")]
+    private static partial void LogRetry(ILogger logger, string replica, string next, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding {Path} to replica {Replica} failed: {Error} {Reason}")]
+    private static partial void LogForwardFailed(ILogger logger, string replica, string path, ForwarderError error, string reason);
+}

@@ -1,0 +1,76 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace MaaS.Gateway;
+
+/// <summary>The inference replicas the gateway routes to and how often it asks them what they serve.</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>Every inference replica; at least one.</summary>
+    public List<ReplicaOptions> Replicas { get; set; } = [];
+
+    /// <summary>How often each replica's RepositoryIndex and the registry's aliases are polled.</summary>
+    [Range(50, 600_000)]
+    public int PollIntervalMs { get; set; } = 1000;
+}
+
+/// <summary>One inference replica: its gRPC (h2c) and REST (HTTP/1.1) addresses.</summary>
+public sealed class ReplicaOptions
+{
+    /// <summary>Unique name used in logs.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Pool the replica belongs to (informational until weighted deployments arrive).</summary>
+    public string Pool { get; set; } = "default";
+
+    /// <summary>gRPC endpoint, e.g. http://127.0.0.1:7101.</summary>
+    public string GrpcAddress { get; set; } = "";
+
+    /// <summary>REST endpoint, e.g. http://127.0.0.1:7100.</summary>
+    public string RestAddress { get; set; } = "";
+}
+
+/// <summary>
+/// Checks the replica list entry by entry, because data annotations cannot name which list entry is
+/// wrong and a bad address would otherwise only show up as failed forwards.
+/// </summary>
+public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Replicas.Count == 0)
+        {
+            errors.Add($"{GatewayOptions.Section}:Replicas must list at least one inference replica " +
+                       "(e.g. --Gateway:Replicas:0:Name=a --Gateway:Replicas:0:GrpcAddress=http://127.0.0.1:7101 --Gateway:Replicas:0:RestAddress=http://127.0.0.1:7100).");
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Replicas.Count; i++)
+        {
+            var replica = options.Replicas[i];
+            var key = $"{GatewayOptions.Section}:Replicas:{i}";
+            if (string.IsNullOrWhiteSpace(replica.Name))
+            {
+                errors.Add($"{key}:Name must be set.");
+            }
+            else if (!names.Add(replica.Name))
+            {
+                errors.Add($"{key}:Name '{replica.Name}' is used by another replica; names must be unique.");
+            }
+            CheckAddress(errors, $"{key}:GrpcAddress", replica.GrpcAddress);
+            CheckAddress(errors, $"{key}:RestAddress", replica.RestAddress);
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void CheckAddress(List<string> errors, string key, string value)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp
+            || uri.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query))
+        {
+            errors.Add($"{key} must be an absolute http URL with no path, such as http://127.0.0.1:7101; it is '{value}'.");
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Globalization;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Inference;
+using MaaS.Registry.V1;
+using MaaS.ServiceDefaults;
+using Microsoft.Extensions.Options;
+
+namespace MaaS.Gateway.Routing;
+
+/// <summary>
+/// Keeps the routing table current: asks every replica which versions it has READY and the registry
+/// where each model's aliases point, every PollIntervalMs. A replica that does not answer is out
+/// until it answers again; when the registry does not answer, the last aliases it gave stay in use.
+/// </summary>
+public sealed partial class RoutingPoller(
+    RoutingTable table,
+    IOptions<GatewayOptions> options,
+    IOptions<ServiceUrlsOptions> services,
+    ILogger<RoutingPoller> logger) : BackgroundService
+{
+    private readonly Dictionary<string, bool> _lastAnswered = [];
+    private bool _registryAnswered = true;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var gateway = options.Value;
+        // One connection pool for all polls; the channels do not own it.
+        using var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+        };
+        var channels = gateway.Replicas.Select(r => (Replica: r, Channel: Open(r.GrpcAddress, handler))).ToList();
+        var registryAddress = services.Value.Registry;
+        var registryChannel = Uri.TryCreate(registryAddress, UriKind.Absolute, out _) ? Open(registryAddress!, handler) : null;
+        if (registryChannel is null)
+        {
+            LogNoRegistry(logger);
+        }
+
+        var deadline = TimeSpan.FromMilliseconds(Math.Max(1000, gateway.PollIntervalMs));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(gateway.PollIntervalMs));
+        try
+        {
+            do
+            {
+                var polls = channels.Select(c => PollReplicaAsync(c.Replica, new GRPCInferenceService.GRPCInferenceServiceClient(c.Channel), deadline, stoppingToken)).ToList();
+                if (registryChannel is not null)
+                {
+                    polls.Add(PollRegistryAsync(new RegistryService.RegistryServiceClient(registryChannel), deadline, stoppingToken));
+                }
+                await Task.WhenAll(polls);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            foreach (var (_, channel) in channels)
+            {
+                channel.Dispose();
+            }
+            registryChannel?.Dispose();
+        }
+    }
+
+    private async Task PollReplicaAsync(ReplicaOptions replica, GRPCInferenceService.GRPCInferenceServiceClient client, TimeSpan deadline, CancellationToken ct)
+    {
+        try
+        {
+            var index = await client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true },
+                deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
+            var ready = new List<ModelVersionKey>();
+            foreach (var model in index.Models)
+            {
+                // A version the gateway cannot order or pin (not a positive integer) is not routable.
+                if ((model.State.Length == 0 || string.Equals(model.State, "READY", StringComparison.OrdinalIgnoreCase))
+                    && long.TryParse(model.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+                {
+                    ready.Add(new ModelVersionKey(model.Name, version));
+                }
+            }
+            Changed(replica.Name, answered: true);
+            if (table.ReportReplicaUp(replica.Name, ready))
+            {
+                LogReplicaServes(logger, replica.Name, replica.Pool, string.Join(", ", ready.Select(k => $"{k.Model}:{k.Version}")));
+            }
+        }
+        catch (RpcException ex) when (!ct.IsCancellationRequested)
+        {
+            table.ReportReplicaDown(replica.Name);
+            if (Changed(replica.Name, answered: false))
+            {
+                LogReplicaOut(logger, replica.Name, replica.Pool, ex.StatusCode, ex.Status.Detail);
+            }
+        }
+    }
+
+    private async Task PollRegistryAsync(RegistryService.RegistryServiceClient client, TimeSpan deadline, CancellationToken ct)
+    {
+        try
+        {
+            var list = await client.ListModelsAsync(new ListModelsRequest(), deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
+            var aliases = new Dictionary<string, IReadOnlyDictionary<string, long>>(StringComparer.Ordinal);
+            foreach (var model in list.Models)
+            {
+                aliases[model.Name] = new Dictionary<string, long>(model.Aliases, StringComparer.Ordinal);
+            }
+            table.ReportRegistry(aliases);
+            if (!_registryAnswered)
+            {
+                LogRegistryBack(logger);
+            }
+            _registryAnswered = true;
+        }
+        catch (RpcException ex) when (!ct.IsCancellationRequested)
+        {
+            if (_registryAnswered)
+            {
+                LogRegistryUnreachable(logger, ex.StatusCode, ex.Status.Detail);
+            }
+            _registryAnswered = false;
+        }
+    }
+
+    /// <summary>Logs only transitions (and the first poll), not every poll.</summary>
+    private bool Changed(string replica, bool answered)
+    {
+        lock (_lastAnswered)
+        {
+            var changed = !_lastAnswered.TryGetValue(replica, out var before) || before != answered;
+            _lastAnswered[replica] = answered;
+            return changed;
+        }
+    }
+
+    private static GrpcChannel Open(string address, HttpMessageHandler handler) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        HttpHandler = handler,
+        DisposeHttpClient = false,
+        MaxReceiveMessageSize = MeshHostingExtensions.MaxMessageBytes,
+    });
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {Replica} (pool {Pool}) answers; ready: [{Versions}]")]
+    private static partial void LogReplicaServes(ILogger logger, string replica, string pool, string versions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} (pool {Pool}) is out: {StatusCode} {Detail}")]
+    private static partial void LogReplicaOut(ILogger logger, string replica, string pool, StatusCode statusCode, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Services:Registry is not set: aliases (production ...) are unknown, an empty version goes to the newest version ready")]
+    private static partial void LogNoRegistry(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Registry does not answer ListModels ({StatusCode} {Detail}); keeping the aliases last seen")]
+    private static partial void LogRegistryUnreachable(ILogger logger, StatusCode statusCode, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registry answers again; aliases are current")]
+    private static partial void LogRegistryBack(ILogger logger);
+}

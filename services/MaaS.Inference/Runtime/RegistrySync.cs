@@ -1,0 +1,353 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Grpc.Core;
+using Grpc.Net.ClientFactory;
+using MaaS.Registry.V1;
+using MaaS.ServiceDefaults;
+using Microsoft.Extensions.Options;
+
+namespace MaaS.Inference.Runtime;
+
+/// <summary>
+/// Keeps the repository in step with the registry: for each model, the version behind <c>production</c>
+/// plus the newest <see cref="InferenceOptions.MaxVersionsPerModel"/> ready versions. Runs at start, every
+/// <see cref="InferenceOptions.ResyncSeconds"/>, and at once when an event asks. New versions are loaded
+/// and warm before old ones are retired; a registry that cannot be reached changes nothing.
+/// </summary>
+public sealed partial class RegistrySync(
+    ModelRepository repository,
+    GrpcClientFactory clients,
+    IOptions<InferenceOptions> options,
+    ILogger<RegistrySync> logger) : BackgroundService
+{
+    /// <summary>The alias whose target every replica holds.</summary>
+    public const string ProductionAlias = "production";
+
+    private static readonly TimeSpan ListDeadline = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DownloadDeadline = TimeSpan.FromMinutes(10);
+
+    // Largest artifact taken; protobuf's own limit for one model file is 2 GiB.
+    private const long MaxArtifactBytes = int.MaxValue;
+
+    private readonly SemaphoreSlim running = new(1, 1);
+    private readonly Channel<bool> wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    // A digest that failed verification or loading fails the same way every time: do not download it again.
+    private readonly ConcurrentDictionary<(string Model, long Version), string> failedDigests = new();
+
+    /// <summary>Asks for a sync as soon as possible (events call this; several requests fold into one sync).</summary>
+    public void RequestSync() => wake.Writer.TryWrite(true);
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var period = TimeSpan.FromSeconds(options.Value.ResyncSeconds);
+        LogStarting(logger, options.Value.ReplicaId, options.Value.Pool, options.Value.MaxVersionsPerModel, options.Value.ResyncSeconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SyncAllAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // A sync must never take the replica down: what is loaded keeps serving.
+                LogSyncFailed(logger, ex);
+            }
+
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timer.CancelAfter(period);
+            try
+            {
+                await wake.Reader.WaitToReadAsync(timer.Token);
+                wake.Reader.TryRead(out _);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The period elapsed.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One sync of every model; true when the registry answered for all of them.</summary>
+    public async Task<bool> SyncAllAsync(CancellationToken cancellationToken)
+    {
+        await running.WaitAsync(cancellationToken);
+        try
+        {
+            var client = Client();
+            ListModelsResponse list;
+            try
+            {
+                list = await client.ListModelsAsync(new ListModelsRequest(), deadline: DateTime.UtcNow + ListDeadline, cancellationToken: cancellationToken);
+            }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogRegistryUnreachable(logger, ex.StatusCode, ex.Status.Detail);
+                return false;
+            }
+
+            var complete = true;
+            foreach (var model in list.Models)
+            {
+                complete &= await SyncModelAsync(client, model, cancellationToken);
+            }
+
+            var known = list.Models.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in repository.Models.Keys.Where(name => !known.Contains(name)).ToList())
+            {
+                repository.RemoveModel(gone);
+            }
+
+            if (complete)
+            {
+                if (!repository.IsReady)
+                {
+                    LogFirstSync(logger, list.Models.Count);
+                }
+                repository.MarkSynced();
+            }
+            return complete;
+        }
+        finally
+        {
+            running.Release();
+        }
+    }
+
+    /// <summary>
+    /// RepositoryModelLoad: syncs one model now and returns when it is done; NotFound when the registry
+    /// does not know the model. Clears an earlier unload.
+    /// </summary>
+    public async Task LoadModelAsync(string name, CancellationToken cancellationToken)
+    {
+        var client = Client();
+        Model model;
+        try
+        {
+            model = (await client.GetModelAsync(new GetModelRequest { Name = name }, deadline: DateTime.UtcNow + ListDeadline, cancellationToken: cancellationToken)).Model;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            throw MeshErrors.NotFound($"Model '{name}' is not known to the registry.");
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw MeshErrors.Unavailable($"The registry cannot be reached to load model '{name}' ({ex.StatusCode}); retry later.");
+        }
+
+        await running.WaitAsync(cancellationToken);
+        try
+        {
+            repository.SetModelState(name, ProductionOf(model), unloadedByRequest: false);
+            if (!await SyncModelAsync(client, model, cancellationToken))
+            {
+                throw MeshErrors.Unavailable($"The registry stopped answering while model '{name}' was loading; retry later.");
+            }
+        }
+        finally
+        {
+            running.Release();
+        }
+    }
+
+    /// <summary>RepositoryModelUnload: retires every version of a model on this replica until a RepositoryModelLoad.</summary>
+    public async Task UnloadModelAsync(string name, CancellationToken cancellationToken)
+    {
+        await running.WaitAsync(cancellationToken);
+        try
+        {
+            if (!repository.Models.TryGetValue(name, out var entry))
+            {
+                throw MeshErrors.NotFound($"Model '{name}' is not served by this replica.");
+            }
+            repository.SetModelState(name, entry.Production, unloadedByRequest: true);
+            foreach (var version in entry.Versions.Keys)
+            {
+                repository.MarkNotHeld(name, version, "unloaded by request; RepositoryModelLoad brings it back");
+            }
+        }
+        finally
+        {
+            running.Release();
+        }
+    }
+
+    private async Task<bool> SyncModelAsync(RegistryService.RegistryServiceClient client, Model model, CancellationToken cancellationToken)
+    {
+        var production = ProductionOf(model);
+        if (repository.Models.GetValueOrDefault(model.Name)?.UnloadedByRequest == true)
+        {
+            repository.SetModelState(model.Name, production);
+            return true;
+        }
+
+        IReadOnlyList<ModelVersion> versions;
+        try
+        {
+            versions = (await client.ListVersionsAsync(new ListVersionsRequest { ModelName = model.Name },
+                deadline: DateTime.UtcNow + ListDeadline, cancellationToken: cancellationToken)).Versions;
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogListVersionsFailed(logger, model.Name, ex.StatusCode, ex.Status.Detail);
+            return false;
+        }
+
+        var max = options.Value.MaxVersionsPerModel;
+        var keep = new HashSet<long>();
+        var interrupted = false;
+
+        // Newest first; a version that cannot be served is skipped so the replica still holds `max` servable ones.
+        foreach (var version in versions.Where(v => v.Status == VersionStatus.Ready).OrderByDescending(v => v.Version))
+        {
+            if (keep.Count == max)
+            {
+                break;
+            }
+            switch (await EnsureLoadedAsync(client, version, cancellationToken))
+            {
+                case LoadOutcome.Ready: keep.Add(version.Version); break;
+                case LoadOutcome.Interrupted: interrupted = true; break;
+            }
+        }
+        // Production is held whatever else happens (even archived: it serves until the alias moves).
+        var productionVersion = versions.FirstOrDefault(v => v.Version == production);
+        if (productionVersion is not null && !keep.Contains(production))
+        {
+            switch (await EnsureLoadedAsync(client, productionVersion, cancellationToken))
+            {
+                case LoadOutcome.Ready: keep.Add(production); break;
+                case LoadOutcome.Interrupted: interrupted = true; break;
+            }
+        }
+
+        // Production becomes the default only now, once its version is loaded: until then the former default keeps answering.
+        repository.SetModelState(model.Name, production);
+
+        if (interrupted)
+        {
+            // Some download failed on the way: keep every old version until a later sync completes the set.
+            return true;
+        }
+
+        var registryVersions = versions.ToDictionary(v => v.Version);
+        foreach (var entry in repository.Models.GetValueOrDefault(model.Name)?.Versions.Values ?? [])
+        {
+            if (keep.Contains(entry.Version))
+            {
+                continue;
+            }
+            if (!registryVersions.TryGetValue(entry.Version, out var registered))
+            {
+                repository.Remove(model.Name, entry.Version);
+            }
+            else if (entry.State != VersionState.Unavailable)
+            {
+                // Failed versions keep their own reason; held ones are retired (drained, then disposed).
+                repository.MarkNotHeld(model.Name, entry.Version, registered.Status == VersionStatus.Ready
+                    ? $"not held by this replica: neither production nor among the newest {max} ready versions"
+                    : "archived in the registry");
+            }
+        }
+        return true;
+    }
+
+    private enum LoadOutcome { Ready, Failed, Interrupted }
+
+    private async Task<LoadOutcome> EnsureLoadedAsync(RegistryService.RegistryServiceClient client, ModelVersion version, CancellationToken cancellationToken)
+    {
+        var name = version.ModelName;
+        if (repository.Find(name, version.Version) is { State: VersionState.Ready })
+        {
+            return LoadOutcome.Ready;
+        }
+        if (failedDigests.TryGetValue((name, version.Version), out var failed) && failed == version.ArtifactDigest)
+        {
+            return LoadOutcome.Failed;
+        }
+
+        byte[] artifact;
+        try
+        {
+            artifact = await DownloadAsync(client, version, cancellationToken);
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            repository.Fail(name, version.Version, $"artifact download failed ({ex.StatusCode}: {ex.Status.Detail}); the next sync retries");
+            return LoadOutcome.Interrupted;
+        }
+        catch (InvalidDataException ex)
+        {
+            failedDigests[(name, version.Version)] = version.ArtifactDigest;
+            repository.Fail(name, version.Version, ex.Message);
+            return LoadOutcome.Failed;
+        }
+
+        var entry = await repository.LoadAsync(name, version.Version, artifact, version.ArtifactDigest, cancellationToken);
+        if (entry.State == VersionState.Ready)
+        {
+            return LoadOutcome.Ready;
+        }
+        failedDigests[(name, version.Version)] = version.ArtifactDigest;
+        return LoadOutcome.Failed;
+    }
+
+    private static async Task<byte[]> DownloadAsync(RegistryService.RegistryServiceClient client, ModelVersion version, CancellationToken cancellationToken)
+    {
+        if (version.ArtifactSize < 0 || version.ArtifactSize > MaxArtifactBytes)
+        {
+            throw new InvalidDataException($"the registry gives an artifact size of {version.ArtifactSize} bytes; at most {MaxArtifactBytes} are taken");
+        }
+        using var call = client.DownloadArtifact(new DownloadArtifactRequest { ModelName = version.ModelName, Version = version.Version },
+            deadline: DateTime.UtcNow + DownloadDeadline, cancellationToken: cancellationToken);
+        using var buffer = new MemoryStream((int)version.ArtifactSize);
+        await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            if (message.PayloadCase != DownloadArtifactResponse.PayloadOneofCase.Chunk)
+            {
+                continue;
+            }
+            if (buffer.Length + message.Chunk.Length > version.ArtifactSize)
+            {
+                throw new InvalidDataException($"the artifact is longer than the {version.ArtifactSize} bytes the registry lists");
+            }
+            buffer.Write(message.Chunk.Span);
+        }
+        if (buffer.Length != version.ArtifactSize)
+        {
+            throw new InvalidDataException($"the artifact has {buffer.Length} bytes but the registry lists {version.ArtifactSize}");
+        }
+        // Capacity was the exact size: hand over the buffer itself instead of a second copy.
+        return buffer.Capacity == buffer.Length ? buffer.GetBuffer() : buffer.ToArray();
+    }
+
+    private static long ProductionOf(Model model) =>
+        model.Aliases.TryGetValue(ProductionAlias, out var v) ? v : 0;
+
+    private RegistryService.RegistryServiceClient Client() =>
+        clients.CreateClient<RegistryService.RegistryServiceClient>(nameof(RegistryService.RegistryServiceClient));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} of pool {Pool} holds production plus the newest {MaxVersions} ready versions of each model; syncs every {ResyncSeconds} s and on events")]
+    private static partial void LogStarting(ILogger logger, string replicaId, string pool, int maxVersions, int resyncSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The registry cannot be reached ({Status}: {Detail}); what is loaded keeps serving, the next sync retries")]
+    private static partial void LogRegistryUnreachable(ILogger logger, StatusCode status, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Listing the versions of model {Model} failed ({Status}: {Detail}); its loaded versions keep serving")]
+    private static partial void LogListVersionsFailed(ILogger logger, string model, StatusCode status, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "First registry sync done ({Models} models); the replica is ready")]
+    private static partial void LogFirstSync(ILogger logger, int models);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Registry sync failed; what is loaded keeps serving")]
+    private static partial void LogSyncFailed(ILogger logger, Exception ex);
+}

@@ -1,0 +1,163 @@
+using System.Text.RegularExpressions;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using MaaS.Registry.V1;
+using MaaS.ServiceDefaults;
+using MaaS.Trainer.V1;
+
+namespace MaaS.Trainer.Jobs;
+
+/// <summary>
+/// The one way a job is created, for SubmitJob and for the TrainModel command: validate the spec,
+/// check that the dataset (and the warm-start version) exist in the registry, store the job as
+/// Queued and hand it to the worker.
+/// </summary>
+public sealed partial class JobSubmitter(
+    SpecValidator validator,
+    JobStore store,
+    JobQueue queue,
+    JobEvents events,
+    RegistryService.RegistryServiceClient registry,
+    ILogger<JobSubmitter> logger)
+{
+    /// <summary>
+    /// Submits a job for a gRPC caller; a bad spec throws InvalidArgument, an unknown dataset or
+    /// warm-start version NotFound, an unreachable registry Unavailable.
+    /// </summary>
+    public async Task<string> SubmitAsync(TrainingSpec spec, string correlationId, CancellationToken ct)
+    {
+        var (normalized, violations) = validator.Validate(spec);
+        if (violations.Count > 0) throw MeshErrors.InvalidArgument(string.Join(" ", violations));
+        await CheckRegistryAsync(normalized, ct);
+        return Enqueue(NewJobId(), normalized, correlationId);
+    }
+
+    /// <summary>
+    /// Submits a job for a bus command. A spec the trainer refuses becomes a Failed job with the
+    /// reason (redelivering it would fail the same way); only an unreachable registry throws, so the
+    /// bus retries later. A job id already known is a redelivery and is ignored.
+    /// </summary>
+    public async Task<string> SubmitCommandAsync(string jobId, TrainingSpec spec, string correlationId, CancellationToken ct)
+    {
+        var reasons = new List<string>();
+        if (jobId.Length == 0)
+        {
+            jobId = NewJobId();
+        }
+        else if (!JobIdPattern().IsMatch(jobId))
+        {
+            reasons.Add($"JobId must match ^[A-Za-z0-9._-]{{1,64}}$; it is '{jobId}'.");
+            jobId = NewJobId();
+        }
+        else if (store.Get(jobId) is not null)
+        {
+            LogDuplicate(logger, jobId);
+            return jobId;
+        }
+
+        var (normalized, violations) = validator.Validate(spec);
+        reasons.AddRange(violations);
+        if (reasons.Count == 0)
+        {
+            try
+            {
+                await CheckRegistryAsync(normalized, ct);
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument or StatusCode.FailedPrecondition)
+            {
+                reasons.Add(ex.Status.Detail);
+            }
+        }
+        if (reasons.Count == 0) return Enqueue(jobId, normalized, correlationId);
+
+        var failed = NewJob(jobId, normalized, correlationId);
+        failed.State = JobState.Failed;
+        failed.Message = "The job was refused: " + string.Join(" ", reasons);
+        failed.FinishedAt = failed.CreatedAt;
+        if (!store.TryAdd(failed))
+        {
+            LogDuplicate(logger, jobId);
+            return jobId;
+        }
+        LogRefused(logger, jobId, failed.Message);
+        events.StateChanged(failed);
+        return jobId;
+    }
+
+    private string Enqueue(string jobId, TrainingSpec spec, string correlationId)
+    {
+        var job = NewJob(jobId, spec, correlationId);
+        if (!store.TryAdd(job))
+        {
+            LogDuplicate(logger, jobId);
+            return jobId;
+        }
+        LogQueued(logger, jobId, spec.ModelName, spec.DatasetName, job.CorrelationId);
+        events.StateChanged(job);
+        queue.Enqueue(jobId);
+        return jobId;
+    }
+
+    private async Task CheckRegistryAsync(TrainingSpec spec, CancellationToken ct)
+    {
+        var which = spec.DatasetVersion == 0 ? "latest version" : $"version {spec.DatasetVersion}";
+        try
+        {
+            await registry.GetDatasetAsync(new GetDatasetRequest { Name = spec.DatasetName, Version = spec.DatasetVersion }, cancellationToken: ct);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            throw MeshErrors.NotFound($"spec.dataset_name: the {which} of dataset '{spec.DatasetName}' is not in the registry ({Detail(ex)}).");
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
+        {
+            throw MeshErrors.InvalidArgument($"spec.dataset_name: the registry refused dataset '{spec.DatasetName}' ({Detail(ex)}).");
+        }
+        catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled)
+        {
+            throw MeshErrors.Unavailable($"The registry could not be asked about dataset '{spec.DatasetName}': {ex.Status.StatusCode}: {Detail(ex)}.");
+        }
+
+        if (spec.WarmStartVersion == 0) return;
+        try
+        {
+            await registry.GetVersionAsync(new GetVersionRequest { ModelName = spec.ModelName, Version = spec.WarmStartVersion }, cancellationToken: ct);
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
+        {
+            throw MeshErrors.NotFound(
+                $"spec.warm_start_version: model '{spec.ModelName}' has no version {spec.WarmStartVersion} in the registry to start from ({Detail(ex)}).");
+        }
+        catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled)
+        {
+            throw MeshErrors.Unavailable($"The registry could not be asked about version {spec.WarmStartVersion} of '{spec.ModelName}': {ex.Status.StatusCode}: {Detail(ex)}.");
+        }
+    }
+
+    // The registry's own sentence, without its full stop, to sit inside ours.
+    private static string Detail(RpcException ex) => ex.Status.Detail.TrimEnd('.');
+
+    private static Job NewJob(string jobId, TrainingSpec spec, string correlationId) => new()
+    {
+        JobId = jobId,
+        State = JobState.Queued,
+        Spec = spec,
+        Message = "Queued.",
+        CorrelationId = correlationId.Length > 0 ? correlationId : Guid.NewGuid().ToString("N"),
+        CreatedAt = Timestamp.FromDateTime(DateTime.UtcNow),
+    };
+
+    private static string NewJobId() => "job-" + Guid.NewGuid().ToString("N");
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex JobIdPattern();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} queued: model {Model}, dataset {Dataset}, correlation {CorrelationId}")]
+    private static partial void LogQueued(ILogger logger, string jobId, string model, string dataset, string correlationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} refused: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} is already known; the command is a redelivery and is ignored")]
+    private static partial void LogDuplicate(ILogger logger, string jobId);
+}

@@ -1,0 +1,17 @@
+using MaaS.ServiceDefaults;
+using MaaS.Trainer;
+using MaaS.Trainer.Consumers;
+using MaaS.Trainer.Services;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddTrainer();
+// Kebab-case endpoint names put every replica on one "train-model" queue: competing consumers.
+builder.AddMeshBus(x => x.AddConsumer<TrainModelConsumer>());
+
+var app = builder.Build();
+app.MapGrpcService<TrainerGrpcService>();
+app.MapMeshDefaults();
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,188 @@
+using MaaS.Gateway.Routing;
+using Microsoft.Extensions.Options;
+
+namespace MaaS.Gateway.Tests;
+
+public sealed class RoutingTableTests
+{
+    private static readonly ReplicaOptions A = Replica("a");
+    private static readonly ReplicaOptions B = Replica("b");
+
+    [Fact]
+    public void Resolve_EmptyVersion_FollowsProductionAlias()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 2)]);
+        table.ReportRegistry(Aliases("m", ("production", 1)));
+
+        var route = table.Resolve("m", "");
+
+        Assert.Equal(RouteOutcome.Found, route.Outcome);
+        Assert.Equal(1, route.Version);
+        Assert.True(route.ResolvedByGateway);
+        Assert.Equal(["a"], route.Destinations.Select(d => d.Name));
+    }
+
+    [Fact]
+    public void Resolve_EmptyVersionWithoutProductionAlias_NewestReadyVersion()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 2)]);
+
+        var route = table.Resolve("m", "");
+
+        Assert.Equal(2, route.Version);
+        Assert.Equal(["b"], route.Destinations.Select(d => d.Name));
+    }
+
+    [Fact]
+    public void Resolve_Number_PinsThatVersion()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 2)]);
+        table.ReportRegistry(Aliases("m", ("production", 2)));
+
+        var route = table.Resolve("m", "1");
+
+        Assert.Equal(1, route.Version);
+        Assert.False(route.ResolvedByGateway);
+        Assert.Equal(["a"], route.Destinations.Select(d => d.Name));
+    }
+
+    [Fact]
+    public void Resolve_Alias_UsesTheRegistryTarget()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 2)]);
+        table.ReportRegistry(Aliases("m", ("production", 1), ("staging", 2)));
+
+        var route = table.Resolve("m", "staging");
+
+        Assert.Equal(2, route.Version);
+        Assert.True(route.ResolvedByGateway);
+        Assert.Equal(["b"], route.Destinations.Select(d => d.Name));
+    }
+
+    [Fact]
+    public void Resolve_VersionReadyNowhere_NotFound()
+    {
+        var table = Table(A);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+
+        var route = table.Resolve("m", "5");
+
+        Assert.Equal(RouteOutcome.NotFound, route.Outcome);
+        Assert.Equal("model 'm' version '5' is not ready on any replica", route.Error);
+    }
+
+    [Fact]
+    public void Resolve_UnknownModel_NotFound()
+    {
+        var table = Table(A);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+
+        var route = table.Resolve("other", "");
+
+        Assert.Equal(RouteOutcome.NotFound, route.Outcome);
+        Assert.Equal("model 'other' is unknown", route.Error);
+    }
+
+    [Fact]
+    public void Resolve_UnknownAlias_NotFound()
+    {
+        var table = Table(A);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportRegistry(Aliases("m", ("production", 1)));
+
+        var route = table.Resolve("m", "canary");
+
+        Assert.Equal(RouteOutcome.NotFound, route.Outcome);
+        Assert.Equal("model 'm' has no alias 'canary'", route.Error);
+    }
+
+    [Fact]
+    public void Resolve_ProductionVersionNotLoaded_NotFound()
+    {
+        var table = Table(A);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportRegistry(Aliases("m", ("production", 2)));
+
+        var route = table.Resolve("m", "");
+
+        Assert.Equal("model 'm' version '2' is not ready on any replica", route.Error);
+    }
+
+    [Fact]
+    public void Resolve_TwoReplicasWithTheVersion_RoundRobin()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 1)]);
+
+        var firsts = Enumerable.Range(0, 4).Select(_ => table.Resolve("m", "1").Destinations[0].Name).ToList();
+
+        Assert.Equal(["a", "b", "a", "b"], firsts);
+        Assert.Equal(2, table.Resolve("m", "1").Destinations.Count);
+    }
+
+    [Fact]
+    public void Resolve_ReplicaThatStoppedAnswering_IsOutUntilItAnswersAgain()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 1)]);
+
+        table.ReportReplicaDown("a");
+        var whileDown = Enumerable.Range(0, 3).Select(_ => table.Resolve("m", "1").Destinations.Single().Name).Distinct().ToList();
+        table.ReportReplicaUp("a", [new("m", 1)]);
+
+        Assert.Equal(["b"], whileDown);
+        Assert.Equal(2, table.Resolve("m", "1").Destinations.Count);
+    }
+
+    [Fact]
+    public void AnyReplicaReady_BeforeFirstPoll_IsFalse()
+    {
+        var table = Table(A);
+
+        Assert.False(table.AnyReplicaReady);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        Assert.True(table.AnyReplicaReady);
+    }
+
+    [Fact]
+    public void Validate_BadReplicaAddress_NamesTheEntry()
+    {
+        var options = new GatewayOptions { Replicas = [A, new ReplicaOptions { Name = "b", GrpcAddress = "127.0.0.1:7101", RestAddress = B.RestAddress }] };
+
+        var result = new GatewayOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.StartsWith("Gateway:Replicas:1:GrpcAddress", StringComparison.Ordinal) && f.Contains("'127.0.0.1:7101'"));
+    }
+
+    [Fact]
+    public void Validate_NoReplicas_Fails()
+    {
+        var result = new GatewayOptionsValidator().Validate(null, new GatewayOptions());
+
+        Assert.True(result.Failed);
+    }
+
+    private static RoutingTable Table(params ReplicaOptions[] replicas) =>
+        new(Options.Create(new GatewayOptions { Replicas = [.. replicas] }));
+
+    private static ReplicaOptions Replica(string name) => new()
+    {
+        Name = name,
+        GrpcAddress = "http://127.0.0.1:17301",
+        RestAddress = "http://127.0.0.1:17302",
+    };
+
+    private static Dictionary<string, IReadOnlyDictionary<string, long>> Aliases(string model, params (string Alias, long Version)[] aliases) =>
+        new() { [model] = aliases.ToDictionary(a => a.Alias, a => a.Version) };
+}

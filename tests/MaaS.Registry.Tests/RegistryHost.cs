@@ -1,0 +1,193 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using MaaS.Registry.V1;
+using MaaS.ServiceDefaults.Outbox;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace MaaS.Registry.Tests;
+
+/// <summary>
+/// The registry hosted in-process on a temporary data folder, with MassTransit's test harness in place of
+/// the broker, and a gRPC client over a real channel.
+/// </summary>
+public sealed class RegistryHost : IAsyncDisposable
+{
+    private readonly WebApplicationFactory<Program> _factory;
+    private readonly GrpcChannel _channel;
+    private readonly bool _ownsDataDirectory;
+
+    /// <summary>Starts a host; pass <paramref name="dataDirectory"/> to reuse another host's state.</summary>
+    public RegistryHost(string? dataDirectory = null, bool dispatchOutbox = true, IDictionary<string, string>? settings = null)
+    {
+        _ownsDataDirectory = dataDirectory is null;
+        DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("maas-registry-tests-").FullName;
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseSetting("Bus:Transport", "InMemory");
+            builder.UseSetting("Mesh:GrpcPort", "1");
+            builder.UseSetting("Mesh:DataDirectory", DataDirectory);
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            {
+                builder.UseSetting(key, value);
+            }
+            builder.ConfigureTestServices(services =>
+            {
+                services.AddMassTransitTestHarness();
+                if (!dispatchOutbox)
+                {
+                    // Stands for a broker that is away: events must wait in the outbox.
+                    var dispatcher = services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(OutboxDispatcher));
+                    services.Remove(dispatcher);
+                }
+            });
+        });
+        _channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions
+        {
+            HttpHandler = _factory.Server.CreateHandler(),
+        });
+        Client = new RegistryService.RegistryServiceClient(_channel);
+    }
+
+    /// <summary>The service's data folder.</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>Client of the hosted registry.</summary>
+    public RegistryService.RegistryServiceClient Client { get; }
+
+    /// <summary>The bus test harness (published events).</summary>
+    public ITestHarness Harness => _factory.Services.GetTestHarness();
+
+    /// <summary>Path of the SQLite file.</summary>
+    public string DatabasePath => Path.Combine(DataDirectory, "registry.db");
+
+    /// <summary>Path of a stored blob.</summary>
+    public string BlobPath(string digest) => Path.Combine(DataDirectory, "blobs", "sha256", digest[..2], digest);
+
+    /// <summary>Creates a model.</summary>
+    public async Task<Model> CreateModelAsync(string name) =>
+        (await Client.CreateModelAsync(new CreateModelRequest { Name = name, Task = "regression" })).Model;
+
+    /// <summary>Registers <paramref name="artifact"/> in chunks of <paramref name="chunkBytes"/>.</summary>
+    public async Task<ModelVersion> RegisterAsync(string model, byte[] artifact, string? declaredDigest = null, int chunkBytes = 1000,
+        Lineage? lineage = null)
+    {
+        var manifest = new VersionManifest
+        {
+            ModelName = model,
+            ArtifactDigest = declaredDigest ?? Sha256(artifact),
+            CreatedBy = "tests",
+            Lineage = lineage ?? new Lineage(),
+        };
+        manifest.Inputs.Add(new TensorSpec { Name = "x", Datatype = "FP32", Shape = { -1, 1 } });
+        manifest.Outputs.Add(new TensorSpec { Name = "y", Datatype = "FP32", Shape = { -1, 1 } });
+        manifest.Metrics["train_mse"] = 0.25;
+        manifest.Hyperparameters["epochs"] = "10";
+        return await RegisterAsync(manifest, artifact, chunkBytes);
+    }
+
+    /// <summary>Registers with a given manifest.</summary>
+    public async Task<ModelVersion> RegisterAsync(VersionManifest manifest, byte[] artifact, int chunkBytes = 1000)
+    {
+        using var call = Client.RegisterVersion();
+        await call.RequestStream.WriteAsync(new RegisterVersionRequest { Manifest = manifest });
+        foreach (var chunk in artifact.Chunk(chunkBytes))
+        {
+            await call.RequestStream.WriteAsync(new RegisterVersionRequest { Chunk = ByteString.CopyFrom(chunk) });
+        }
+        await call.RequestStream.CompleteAsync();
+        return (await call.ResponseAsync).Version;
+    }
+
+    /// <summary>Uploads a dataset in chunks.</summary>
+    public async Task<DatasetVersion> UploadDatasetAsync(string name, byte[] content, string digest = "", int chunkBytes = 7)
+    {
+        using var call = Client.UploadDataset();
+        await call.RequestStream.WriteAsync(new UploadDatasetRequest
+        {
+            Manifest = new DatasetManifest { Name = name, Format = "csv", Description = "test data", Digest = digest },
+        });
+        foreach (var chunk in content.Chunk(chunkBytes))
+        {
+            await call.RequestStream.WriteAsync(new UploadDatasetRequest { Chunk = ByteString.CopyFrom(chunk) });
+        }
+        await call.RequestStream.CompleteAsync();
+        return (await call.ResponseAsync).Dataset;
+    }
+
+    /// <summary>Downloads an artifact: the version message and the concatenated chunks.</summary>
+    public async Task<(ModelVersion Version, byte[] Bytes, int Chunks)> DownloadArtifactAsync(string model, long version)
+    {
+        using var call = Client.DownloadArtifact(new DownloadArtifactRequest { ModelName = model, Version = version });
+        ModelVersion? head = null;
+        using var bytes = new MemoryStream();
+        var chunks = 0;
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            if (message.PayloadCase == DownloadArtifactResponse.PayloadOneofCase.Version)
+            {
+                Assert.Null(head);
+                Assert.Equal(0, chunks);
+                head = message.Version;
+            }
+            else
+            {
+                message.Chunk.WriteTo(bytes);
+                chunks++;
+            }
+        }
+        return (head ?? throw new InvalidOperationException("No version message came first."), bytes.ToArray(), chunks);
+    }
+
+    /// <summary>Downloads a dataset: the dataset message and the concatenated chunks.</summary>
+    public async Task<(DatasetVersion Dataset, byte[] Bytes)> DownloadDatasetAsync(string name, long version)
+    {
+        using var call = Client.DownloadDataset(new DownloadDatasetRequest { Name = name, Version = version });
+        DatasetVersion? head = null;
+        using var bytes = new MemoryStream();
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            if (message.PayloadCase == DownloadDatasetResponse.PayloadOneofCase.Dataset)
+            {
+                Assert.Null(head);
+                head = message.Dataset;
+            }
+            else
+            {
+                message.Chunk.WriteTo(bytes);
+            }
+        }
+        return (head ?? throw new InvalidOperationException("No dataset message came first."), bytes.ToArray());
+    }
+
+    /// <summary>sha256 as lower-case hex.</summary>
+    public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    /// <summary>Deterministic pseudo-random bytes.</summary>
+    public static byte[] Bytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _factory.DisposeAsync();
+        if (_ownsDataDirectory)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(DataDirectory, recursive: true); }
+            catch (IOException) { /* a leftover temp folder is harmless */ }
+        }
+    }
+}

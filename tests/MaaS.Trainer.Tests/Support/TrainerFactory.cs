@@ -1,0 +1,57 @@
+using Grpc.Net.Client;
+using MaaS.Registry.V1;
+using MaaS.Trainer.V1;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MaaS.Trainer.Tests.Support;
+
+/// <summary>
+/// The real trainer in memory: its registry client talks gRPC to a <see cref="FakeRegistry"/>, and
+/// MassTransit's test harness replaces the broker (keeping the TrainModel consumer) and records messages.
+/// </summary>
+public sealed class TrainerFactory : WebApplicationFactory<Program>
+{
+    private readonly WebApplication registryApp;
+    private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), "maas-trainer-tests-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Starts the fake registry the trainer will use.</summary>
+    public TrainerFactory() => (registryApp, Registry) = FakeRegistry.Start();
+
+    /// <summary>The registry the trainer talks to.</summary>
+    public FakeRegistry Registry { get; }
+
+    /// <summary>A client over a real gRPC channel into the test server.</summary>
+    public TrainerService.TrainerServiceClient Client()
+    {
+        var channel = GrpcChannel.ForAddress(Server.BaseAddress, new GrpcChannelOptions { HttpHandler = Server.CreateHandler() });
+        return new TrainerService.TrainerServiceClient(channel);
+    }
+
+    /// <inheritdoc />
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Bus:Transport", "InMemory");
+        builder.UseSetting("Mesh:GrpcPort", "1");
+        builder.UseSetting("Mesh:DataDirectory", dataDirectory);
+        builder.UseSetting("Services:Registry", "http://registry.test");
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddGrpcClient<RegistryService.RegistryServiceClient>()
+                .ConfigurePrimaryHttpMessageHandler(() => registryApp.GetTestServer().CreateHandler());
+            services.AddMassTransitTestHarness();
+        });
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await registryApp.DisposeAsync();
+        if (Directory.Exists(dataDirectory)) Directory.Delete(dataDirectory, recursive: true);
+    }
+}
