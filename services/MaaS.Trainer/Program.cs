@@ -6,7 +6,7 @@ using MaaS.Trainer.Services;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddTrainer();
-// Kebab-case endpoint names put every replica on one "train-model" queue: competing consumers.
+// Every trainer replica consumes the one "trainer-train-model" queue: competing consumers.
 builder.AddMeshBus(x => x.AddConsumer<TrainModelConsumer>());
 
 var app = builder.Build();

@@ -38,7 +38,7 @@ public sealed class ModelVersionsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ModelInfer_ProductionKnown_ProductionAnswersUnlessHeaderOrVersionSay()
+    public async Task ModelInfer_ProductionKnown_ProductionAnswersUnlessVersionOrGatewayHeaderSay()
     {
         await host.LoadAsync("defaults", 1, TestModels.Linear(2, 1));
         await host.LoadAsync("defaults", 2, TestModels.Linear(2, 100));
@@ -46,11 +46,14 @@ public sealed class ModelVersionsTests : IAsyncLifetime
 
         var byDefault = await host.Client.ModelInferAsync(InferenceHost.LinearRequest("defaults", "", 1f));
         var byHeader = await host.Client.ModelInferAsync(InferenceHost.LinearRequest("defaults", "", 1f), InferenceHost.Resolved("2"));
-        var explicitly = await host.Client.ModelInferAsync(InferenceHost.LinearRequest("defaults", "2", 1f), InferenceHost.Resolved("1"));
+        var explicitly = await host.Client.ModelInferAsync(InferenceHost.LinearRequest("defaults", "2", 1f));
+        // An alias in model_version is resolved by the gateway, which names the number in the header.
+        var aliasResolved = await host.Client.ModelInferAsync(InferenceHost.LinearRequest("defaults", "staging", 1f), InferenceHost.Resolved("1"));
 
         Assert.Equal("1", byDefault.ModelVersion);
         Assert.Equal("2", byHeader.ModelVersion);
         Assert.Equal("2", explicitly.ModelVersion);
+        Assert.Equal("1", aliasResolved.ModelVersion);
     }
 
     [Fact]
