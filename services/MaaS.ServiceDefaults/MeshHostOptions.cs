@@ -20,6 +20,10 @@ public sealed class MeshHostOptions
     [Range(0, 65535)]
     public int HttpPort { get; set; }
 
+    /// <summary>Port of the Prometheus endpoint <c>/metrics</c> (HTTP/1.1); 0 = none.</summary>
+    [Range(0, 65535)]
+    public int MetricsPort { get; set; }
+
     /// <summary>Folder for this service's state (database, blobs).</summary>
     [Required]
     public string DataDirectory { get; set; } = ".maas/data";

@@ -1,6 +1,7 @@
 using System.Net;
 using Grpc.Net.ClientFactory;
 using MassTransit;
+using Prometheus;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -44,6 +45,10 @@ public static class MeshHostingExtensions
             if (host.HttpPort > 0)
             {
                 kestrel.Listen(address, host.HttpPort, listen => listen.Protocols = HttpProtocols.Http1);
+            }
+            if (host.MetricsPort > 0)
+            {
+                kestrel.Listen(address, host.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
             }
         });
 
@@ -130,14 +135,22 @@ public static class MeshHostingExtensions
     }
 
     /// <summary>
-    /// gRPC health (grpc.health.v1) and <c>/healthz</c> (every check, including the bus: 200 only when
-    /// the service can do its work) and <c>/livez</c> (the process answers).
+    /// gRPC health (grpc.health.v1), maas.diagnostics.v1 (the transport ceiling), <c>/healthz</c>
+    /// (every check, including the bus: 200 only when the service can do its work), <c>/livez</c>
+    /// (the process answers) and, when <c>Mesh:MetricsPort</c> is set, Prometheus <c>/metrics</c>
+    /// on that port only.
     /// </summary>
     public static WebApplication MapMeshDefaults(this WebApplication app)
     {
         app.MapGrpcHealthChecksService();
+        app.MapGrpcService<DiagnosticsGrpcService>();
         app.MapHealthChecks("/healthz");
         app.MapGet("/livez", () => Results.Text("live"));
+        var host = app.Services.GetRequiredService<IOptions<MeshHostOptions>>().Value;
+        if (host.MetricsPort > 0)
+        {
+            app.MapMetrics().RequireHost($"*:{host.MetricsPort}");
+        }
         return app;
     }
 }
