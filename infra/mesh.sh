@@ -13,14 +13,14 @@ data=.maas/demo
 config=Release
 export MAAS_RABBITMQ_PORT=${MAAS_RABBITMQ_PORT:-5672}
 
-# name  project-dir  grpc-port  http-port
+# name  project-dir  grpc-port  http-port  metrics-port (Prometheus /metrics)
 services=(
-  "registry  services/MaaS.Registry   7001 0"
-  "trainer   services/MaaS.Trainer    7002 0"
-  "updater   services/MaaS.Updater    7003 0"
-  "inference-a services/MaaS.Inference 7101 7111"
-  "inference-b services/MaaS.Inference 7102 7112"
-  "gateway   gateway/MaaS.Gateway     8001 8000"
+  "registry  services/MaaS.Registry   7001 0 7091"
+  "trainer   services/MaaS.Trainer    7002 0 7092"
+  "updater   services/MaaS.Updater    7003 0 7093"
+  "inference-a services/MaaS.Inference 7101 7111 7191"
+  "inference-b services/MaaS.Inference 7102 7112 7192"
+  "gateway   gateway/MaaS.Gateway     8001 8000 8002"
 )
 
 dll_of() {
@@ -41,17 +41,18 @@ extra_args() {
 }
 
 start_one() {
-  local name=$1 dir=$2 grpc=$3 http=$4 dll
+  local name=$1 dir=$2 grpc=$3 http=$4 metrics=$5 dll
   dll=$(dll_of "$dir")
   [ -n "$dll" ] || { echo "[mesh] $dir is not built; run infra/setup.sh" >&2; exit 1; }
   if [ -f "$run/pids/$name.pid" ] && kill -0 "$(cat "$run/pids/$name.pid")" 2>/dev/null; then
     echo "[mesh] $name already runs (pid $(cat "$run/pids/$name.pid"))"; return
   fi
   # shellcheck disable=SC2046
-  setsid dotnet "$dll" --Mesh:GrpcPort="$grpc" --Mesh:HttpPort="$http" --Mesh:DataDirectory="$data/$name" \
+  setsid dotnet "$dll" --Mesh:GrpcPort="$grpc" --Mesh:HttpPort="$http" --Mesh:MetricsPort="$metrics" --Mesh:DataDirectory="$data/$name" \
     $(common_args) $(extra_args "$name") > "$run/logs/$name.log" 2>&1 < /dev/null &
   echo $! > "$run/pids/$name.pid"
-  echo "[mesh] started $name (pid $!) grpc 127.0.0.1:$grpc${http:+$( [ "$http" != 0 ] && echo ", http 127.0.0.1:$http")}"
+  local rest=""; [ "$http" != 0 ] && rest=", http 127.0.0.1:$http"
+  echo "[mesh] started $name (pid $!) grpc 127.0.0.1:$grpc$rest, metrics 127.0.0.1:$metrics"
 }
 
 wait_healthy() {
@@ -76,7 +77,7 @@ start() {
     start_one $entry
   done
   for entry in "${services[@]}"; do
-    read -r name _ grpc _ <<< "$entry"
+    read -r name _ grpc _ _ <<< "$entry"
     wait_healthy "$name" "$grpc"
   done
 }

@@ -48,11 +48,15 @@ public static class GatewayExtensions
 
         app.MapGet("/v2/health/live", InferenceRestProxy.Live);
         app.MapGet("/v2/health/ready", (InferenceRestProxy proxy) => proxy.Ready());
+        // Server-wide REST calls go to any live replica, as the gRPC ones do.
         app.MapGet("/v2", (HttpContext context, InferenceRestProxy proxy) => proxy.ServerAsync(context));
+        app.MapPost("/v2/repository/index", (HttpContext context, InferenceRestProxy proxy) => proxy.ServerAsync(context));
+        app.MapGet("/v2/models/stats", (HttpContext context, InferenceRestProxy proxy) => proxy.ServerAsync(context));
         foreach (var prefix in new[] { "/v2/models/{model}", "/v2/models/{model}/versions/{version}" })
         {
             app.MapGet(prefix, (HttpContext context, InferenceRestProxy proxy) => proxy.ModelAsync(context, ""));
             app.MapGet(prefix + "/ready", (HttpContext context, InferenceRestProxy proxy) => proxy.ModelAsync(context, "/ready"));
+            app.MapGet(prefix + "/stats", (HttpContext context, InferenceRestProxy proxy) => proxy.ModelAsync(context, "/stats"));
             app.MapPost(prefix + "/infer", (HttpContext context, InferenceRestProxy proxy) => proxy.ModelAsync(context, "/infer"));
         }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 
 namespace MaaS.EndToEnd.Tests;
 
@@ -25,6 +26,12 @@ public sealed class MeshProcesses : IAsyncLifetime
 
     /// <summary>Gateway REST address.</summary>
     public Uri GatewayRest { get; private set; } = null!;
+
+    /// <summary>Replica inference-a's gRPC address.</summary>
+    public Uri ReplicaGrpc { get; private set; } = null!;
+
+    /// <summary>Replica inference-a's REST address.</summary>
+    public Uri ReplicaRest { get; private set; } = null!;
 
     /// <summary>Build configuration of this test assembly; the services are taken from the same one.</summary>
     public static string Configuration => AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
@@ -63,6 +70,8 @@ public sealed class MeshProcesses : IAsyncLifetime
             $"--Gateway:Replicas:1:GrpcAddress=http://127.0.0.1:{bGrpc}", $"--Gateway:Replicas:1:RestAddress=http://127.0.0.1:{bRest}",
         ]);
         GatewayGrpc = new Uri($"http://127.0.0.1:{gGrpc}");
+        ReplicaGrpc = new Uri($"http://127.0.0.1:{aGrpc}");
+        ReplicaRest = new Uri($"http://127.0.0.1:{aRest}");
         GatewayRest = new Uri($"http://127.0.0.1:{gRest}");
         foreach (var (name, process, port) in processes)
         {
@@ -93,24 +102,37 @@ public sealed class MeshProcesses : IAsyncLifetime
     }
 
     /// <summary>Runs tests/clients/python/oip_client.py against the gateway; one JSON object per transport.</summary>
-    public async Task<List<System.Text.Json.Nodes.JsonNode>> RunPythonClientAsync(string version, double[] xs)
+    public async Task<List<JsonNode>> RunPythonClientAsync(string version, double[] xs)
+    {
+        string[] args = ["--grpc", $"{GatewayGrpc.Host}:{GatewayGrpc.Port}", "--rest", GatewayRest.ToString(), "--version", version,
+            .. xs.Select(x => x.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+        var (exit, stdout, stderr) = await RunPythonAsync("oip_client.py", args);
+        if (exit != 0) throw new InvalidOperationException($"python client exited {exit}: {stderr}");
+        return ParseLines(stdout);
+    }
+
+    /// <summary>Runs tests/clients/python/oip_protocol_check.py; its exit code and one JSON object per check.</summary>
+    public async Task<(int ExitCode, List<JsonNode> Checks, string Errors)> RunProtocolCheckAsync(Uri grpc, Uri rest, bool direct)
+    {
+        string[] args = ["--grpc", $"{grpc.Host}:{grpc.Port}", "--rest", rest.ToString(), "--model", "linear-regression", .. direct ? new[] { "--direct" } : []];
+        var (exit, stdout, stderr) = await RunPythonAsync("oip_protocol_check.py", args);
+        return (exit, ParseLines(stdout), stderr);
+    }
+
+    private async Task<(int ExitCode, string Stdout, string Stderr)> RunPythonAsync(string script, string[] args)
     {
         var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
-        info.ArgumentList.Add(Path.Combine(Root, "tests", "clients", "python", "oip_client.py"));
-        info.ArgumentList.Add("--grpc");
-        info.ArgumentList.Add($"{GatewayGrpc.Host}:{GatewayGrpc.Port}");
-        info.ArgumentList.Add("--rest");
-        info.ArgumentList.Add(GatewayRest.ToString());
-        info.ArgumentList.Add("--version");
-        info.ArgumentList.Add(version);
-        foreach (var x in xs) info.ArgumentList.Add(x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        info.ArgumentList.Add(Path.Combine(Root, "tests", "clients", "python", script));
+        foreach (var a in args) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        if (process.ExitCode != 0) throw new InvalidOperationException($"python client exited {process.ExitCode}: {await stderr}");
-        return (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToList();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        return (process.ExitCode, await stdout, await stderr);
     }
+
+    private static List<JsonNode> ParseLines(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
 
     /// <summary>The log of one service, for failure messages.</summary>
     public string Log(string name)

@@ -70,6 +70,15 @@ public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<Mes
             }
         }
 
+        // Every OIP rpc, gRPC and REST, from the Python client: through the gateway and straight at a replica.
+        foreach (var (grpc, restAddress, direct) in new[] { (mesh.GatewayGrpc, mesh.GatewayRest, false), (mesh.ReplicaGrpc, mesh.ReplicaRest, true) })
+        {
+            var (code, checks, errors) = await mesh.RunProtocolCheckAsync(grpc, restAddress, direct);
+            var failed = checks.Where(c => !c["ok"]!.GetValue<bool>()).Select(c => c.ToJsonString()).ToList();
+            Assert.True(code == 0 && failed.Count == 0, $"protocol checks against {grpc} failed:\n{string.Join('\n', failed)}\n{errors}");
+            Assert.True(checks.Count >= 20, $"only {checks.Count} checks ran against {grpc}");
+        }
+
         // Bad requests through the gateway get statuses a caller can act on.
         var wrongInput = new ModelInferRequest { ModelName = "linear-regression", Inputs = { Tensor("nope", [1, 1], 1f) } };
         var ex = await Assert.ThrowsAsync<RpcException>(() => inference.ModelInferAsync(wrongInput).ResponseAsync);
