@@ -1,10 +1,13 @@
 using System.Text;
 using MaaS.Inference.Consumers;
+using Grpc.AspNetCore.Server;
 using MaaS.Inference.Runtime;
+using MaaS.Inference.Services;
 using MaaS.Onnx;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace MaaS.Inference;
 
@@ -24,8 +27,19 @@ public static class InferenceExtensions
         }
         var services = builder.Services;
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section)
-            .PostConfigure<IConfiguration>((o, configuration) => o.ReplicaId = InferenceOptions.ResolveReplicaId(configuration))
+            .PostConfigure<IConfiguration>((o, configuration) =>
+            {
+                o.ReplicaId = InferenceOptions.ResolveReplicaId(configuration);
+                o.ParseModels(configuration);
+            })
             .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptions.Validator>();
+        // Inference:MaxRequestBytes is the inference service's own receive limit (the defaults give every service 64 MiB).
+        services.AddOptions<GrpcServiceOptions<InferenceGrpcService>>().Configure<IOptions<InferenceOptions>>((grpc, inference) =>
+        {
+            grpc.MaxReceiveMessageSize = inference.Value.MaxRequestBytes;
+            grpc.MaxSendMessageSize = Math.Max(inference.Value.MaxRequestBytes, MeshHostingExtensions.MaxMessageBytes);
+        });
         services.AddOptions<ServiceUrlsOptions>()
             .Validate(u => Uri.TryCreate(u.Registry, UriKind.Absolute, out var uri) && (uri.Scheme == "http" || uri.Scheme == "https"),
                 "Services:Registry must be the absolute http(s) address of the registry's gRPC endpoint: the replica loads its models from there.")

@@ -24,8 +24,7 @@ public sealed class InferenceGrpcServiceTests(InferenceFixture fixture) : IClass
 
         Assert.Equal("maas-inference", metadata.Name);
         Assert.False(string.IsNullOrEmpty(metadata.Version));
-        Assert.Contains("model_repository", metadata.Extensions);
-        Assert.DoesNotContain("statistics", metadata.Extensions);
+        Assert.Equal(["model_repository", "statistics"], metadata.Extensions);
     }
 
     [Fact]
@@ -184,16 +183,17 @@ public sealed class InferenceGrpcServiceTests(InferenceFixture fixture) : IClass
     }
 
     [Fact]
-    public async Task RepositoryIndex_UnservableDatatype_UnavailableWithReason()
+    public async Task RepositoryIndex_UnservableInputKind_UnavailableWithReason()
     {
-        var entry = await fixture.Host.Repository.LoadAsync("half", 1, TestModels.Half(), expectedDigest: null);
+        var entry = await fixture.Host.Repository.LoadAsync("sequence", 1, TestModels.SequenceInput(), expectedDigest: null);
 
         var all = await fixture.Host.IndexAsync();
         var ready = await fixture.Host.IndexAsync(readyOnly: true);
-        Assert.Equal("UNAVAILABLE", all["half/1"].State);
-        Assert.Contains("FP16", all["half/1"].Reason);
-        Assert.DoesNotContain("half/1", ready.Keys);
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await Client.ModelInferAsync(InferenceHost.LinearRequest("half", "1", 1f)));
+        Assert.Equal("UNAVAILABLE", all["sequence/1"].State);
+        Assert.Contains("'xs'", all["sequence/1"].Reason);
+        Assert.Contains("not a tensor", all["sequence/1"].Reason);
+        Assert.DoesNotContain("sequence/1", ready.Keys);
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await Client.ModelInferAsync(InferenceHost.LinearRequest("sequence", "1", 1f)));
         Assert.Equal(StatusCode.FailedPrecondition, ex.StatusCode);
         Assert.Equal(Runtime.VersionState.Unavailable, entry.State);
     }

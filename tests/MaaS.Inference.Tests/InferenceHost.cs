@@ -42,6 +42,8 @@ public sealed class InferenceHost : IAsyncDisposable
         channel = GrpcChannel.ForAddress(factory.Server.BaseAddress, new GrpcChannelOptions
         {
             HttpHandler = factory.Server.CreateHandler(),
+            // As large as the server's default limit, so tests can receive answers above gRPC's 4 MiB.
+            MaxReceiveMessageSize = MaaS.ServiceDefaults.MeshHostingExtensions.MaxMessageBytes,
         });
         Client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
         Http = factory.CreateClient();
@@ -55,6 +57,9 @@ public sealed class InferenceHost : IAsyncDisposable
 
     /// <summary>The replica's model repository (the seam to load versions from bytes).</summary>
     public ModelRepository Repository => factory.Services.GetRequiredService<ModelRepository>();
+
+    /// <summary>An HTTP client of the hosted service whose requests carry <paramref name="baseAddress"/> (e.g. another port in the Host header).</summary>
+    public HttpClient CreateHttpClient(Uri baseAddress) => factory.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = baseAddress });
 
     /// <summary>A service of the host.</summary>
     public T Get<T>() where T : notnull => factory.Services.GetRequiredService<T>();

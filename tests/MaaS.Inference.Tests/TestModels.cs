@@ -53,16 +53,78 @@ internal static class TestModels
         return ModelBytes(graph);
     }
 
-    /// <summary>An input of FP16, a datatype the server does not serve yet.</summary>
-    public static byte[] Half()
+    private const int Float16 = (int)TensorProto.Types.DataType.Float16;
+    private const int BFloat16 = (int)TensorProto.Types.DataType.Bfloat16;
+    private const int String = (int)TensorProto.Types.DataType.String;
+
+    /// <summary>"x" of <paramref name="elementType"/> [n] → "same" (Identity) and "as_float" FP32 (Cast): the value comes back as sent, and as a float.</summary>
+    public static byte[] IdentityAndCast(int elementType)
     {
-        const int float16 = (int)TensorProto.Types.DataType.Float16;
-        var graph = new GraphProto { Name = "half" };
-        graph.Input.Add(Value("x", float16, "n"));
-        graph.Output.Add(Value("y", float16, "n"));
-        graph.Node.Add(new NodeProto { OpType = "Identity", Input = { "x" }, Output = { "y" } });
+        var graph = new GraphProto { Name = "identity-cast" };
+        graph.Input.Add(Value("x", elementType, "n"));
+        graph.Output.Add(Value("same", elementType, "n"));
+        graph.Output.Add(Value("as_float", Float, "n"));
+        graph.Node.Add(new NodeProto { OpType = "Identity", Input = { "x" }, Output = { "same" } });
+        graph.Node.Add(new NodeProto { OpType = "Cast", Input = { "x" }, Output = { "as_float" }, Attribute = { Attr("to", Float) } });
         return ModelBytes(graph);
     }
+
+    /// <summary>FP16 in: "x" FP16 [n] → "same" FP16, "as_float" FP32.</summary>
+    public static byte[] Half() => IdentityAndCast(Float16);
+
+    /// <summary>BF16 in: "x" BF16 [n] → "same" BF16, "as_float" FP32.</summary>
+    public static byte[] BHalf() => IdentityAndCast(BFloat16);
+
+    /// <summary>"f" FP32 [n] → "half" FP16 and "bhalf" BF16 (Cast): FP16/BF16 outputs for a request that can be typed.</summary>
+    public static byte[] ToHalves()
+    {
+        var graph = new GraphProto { Name = "to-halves" };
+        graph.Input.Add(Value("f", Float, "n"));
+        graph.Output.Add(Value("half", Float16, "n"));
+        graph.Output.Add(Value("bhalf", BFloat16, "n"));
+        graph.Node.Add(new NodeProto { OpType = "Cast", Input = { "f" }, Output = { "half" }, Attribute = { Attr("to", Float16) } });
+        graph.Node.Add(new NodeProto { OpType = "Cast", Input = { "f" }, Output = { "bhalf" }, Attribute = { Attr("to", BFloat16) } });
+        return ModelBytes(graph);
+    }
+
+    /// <summary>BYTES: "text" STRING [n,2] → "text_same" (Identity).</summary>
+    public static byte[] Strings()
+    {
+        var graph = new GraphProto { Name = "strings" };
+        graph.Input.Add(Value("text", String, "n", 2));
+        graph.Output.Add(Value("text_same", String, "n", 2));
+        graph.Node.Add(new NodeProto { OpType = "Identity", Input = { "text" }, Output = { "text_same" } });
+        return ModelBytes(graph);
+    }
+
+    /// <summary>An input that is a sequence of tensors, which this server does not serve.</summary>
+    public static byte[] SequenceInput()
+    {
+        // The shared onnx.proto carries tensor types only; protobuf keeps unknown fields, so the sequence
+        // type is written by hand: TypeProto{sequence_type(4): Sequence{elem_type(1): TypeProto{tensor_type(1): Tensor{elem_type: FLOAT}}}}.
+        var sequence = TypeProto.Parser.ParseFrom([0x22, 0x06, 0x0A, 0x04, 0x0A, 0x02, 0x08, (byte)Float]);
+        var graph = new GraphProto { Name = "sequence" };
+        graph.Input.Add(new ValueInfoProto { Name = "xs", Type = sequence });
+        graph.Output.Add(new ValueInfoProto { Name = "ys", Type = sequence.Clone() });
+        graph.Node.Add(new NodeProto { OpType = "Identity", Input = { "xs" }, Output = { "ys" } });
+        return ModelBytes(graph);
+    }
+
+    /// <summary>A graph with an operator ONNX Runtime does not know: the session cannot be created.</summary>
+    public static byte[] UnknownOperator()
+    {
+        var graph = new GraphProto { Name = "unknown-op" };
+        graph.Input.Add(Value("x", Float, "n"));
+        graph.Output.Add(Value("y", Float, "n"));
+        graph.Node.Add(new NodeProto { OpType = "NoSuchOperator", Input = { "x" }, Output = { "y" } });
+        return ModelBytes(graph);
+    }
+
+    /// <summary>Bytes that are no ONNX model at all.</summary>
+    public static byte[] Corrupt() => "this is not an onnx model"u8.ToArray();
+
+    private static AttributeProto Attr(string name, int value) =>
+        new() { Name = name, I = value, Type = AttributeProto.Types.AttributeType.Int };
 
     private static byte[] ModelBytes(GraphProto graph) => new ModelProto
     {

@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Grpc.Core;
 using MaaS.Inference.Runtime;
 using MaaS.ServiceDefaults;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace MaaS.Inference.Http;
@@ -10,7 +12,7 @@ namespace MaaS.Inference.Http;
 /// <summary>
 /// The REST twins of the gRPC service (KServe V2 JSON): the same repository and the same engine, so a
 /// request is validated the same way whichever door it comes in by. Errors are {"error": "sentence"}
-/// with 400 (invalid), 404 (not found) or 503 (not ready).
+/// with 400 (invalid), 404 (not found), 413 (over Inference:MaxRequestBytes) or 503 (not ready).
 /// </summary>
 public static class InferenceRestEndpoints
 {
@@ -20,6 +22,7 @@ public static class InferenceRestEndpoints
     public static WebApplication MapInferenceRest(this WebApplication app)
     {
         var v2 = app.MapGroup("/v2");
+        v2.AddEndpointFilter(LimitBody);
         v2.MapGet("", () => Results.Json(new { name = ServerInfo.Name, version = ServerInfo.Version, extensions = ServerInfo.Extensions }));
         v2.MapGet("/health/live", () => Results.Json(new { live = true }));
         v2.MapGet("/health/ready", (ModelRepository repository) => repository.IsReady
@@ -36,12 +39,89 @@ public static class InferenceRestEndpoints
         v2.MapPost("/models/{model}/versions/{version}/infer", (string model, string version, HttpContext http, InferenceEngine engine) =>
             Infer(http, engine, model, version));
 
+        // Literal "stats" wins over a model named {model}, as in Triton.
+        v2.MapGet("/models/stats", (ModelRepository repository) => Statistics(repository, null, null));
+        v2.MapGet("/models/{model}/stats", (string model, ModelRepository repository) => Statistics(repository, model, null));
+        v2.MapGet("/models/{model}/versions/{version}/stats", (string model, string version, ModelRepository repository) =>
+            Statistics(repository, model, version));
+
         v2.MapPost("/repository/index", Index);
-        v2.MapPost("/repository/models/{model}/load", (string model, RegistrySync sync, HttpContext http) =>
-            Run(async () => await sync.LoadModelAsync(model, http.RequestAborted)));
+        v2.MapPost("/repository/models/{model}/load", Load);
         v2.MapPost("/repository/models/{model}/unload", (string model, RegistrySync sync, HttpContext http) =>
             Run(async () => await sync.UnloadModelAsync(model, http.RequestAborted)));
         return app;
+    }
+
+    /// <summary>
+    /// Inference:MaxRequestBytes for every body: a declared length over it is refused before a byte is
+    /// read (413 naming the limit), and Kestrel enforces it on the bytes that do come.
+    /// </summary>
+    private static async ValueTask<object?> LimitBody(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var limit = http.RequestServices.GetRequiredService<IOptions<InferenceOptions>>().Value.MaxRequestBytes;
+        if (http.Request.ContentLength > limit)
+        {
+            return TooLarge(limit);
+        }
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+        return await next(context);
+    }
+
+    private static IResult TooLarge(int limit) => Error(StatusCodes.Status413PayloadTooLarge,
+        $"The request body is larger than Inference:MaxRequestBytes ({limit} bytes); send a smaller request or raise the limit.");
+
+    /// <summary>
+    /// The whole body in a pooled buffer (returned by the caller), at most <paramref name="limit"/> bytes:
+    /// null when it is longer, whatever the transport announced.
+    /// </summary>
+    private static async Task<(byte[] Buffer, int Length)?> ReadBodyAsync(HttpContext http, int limit)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(http.Request.ContentLength ?? 4096, 1, limit) + 1);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return null;
+                    }
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, (long)limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await http.Request.Body.ReadAsync(buffer.AsMemory(length), http.RequestAborted);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return null;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        if (length > limit)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return null;
+        }
+        return (buffer, length);
     }
 
     private static IResult Metadata(ModelRepository repository, string model, string? version, HttpRequest request)
@@ -60,6 +140,7 @@ public static class InferenceRestEndpoints
             platform = ServerInfo.Platform,
             inputs = signature.Inputs.Select(t => new { name = t.Name, datatype = t.Type.Name, shape = t.Shape }).ToArray(),
             outputs = signature.Outputs.Select(t => new { name = t.Name, datatype = t.Type.Name, shape = t.Shape }).ToArray(),
+            properties = ServerInfo.Properties(entry.Loaded),
         });
     }
 
@@ -78,28 +159,152 @@ public static class InferenceRestEndpoints
             return Error(StatusCodes.Status400BadRequest,
                 $"Binary tensor data ({BinaryHeader}) is not supported by this server; send the tensors as JSON data.");
         }
-        JsonDocument document;
+        var limit = http.RequestServices.GetRequiredService<IOptions<InferenceOptions>>().Value.MaxRequestBytes;
+        if (await ReadBodyAsync(http, limit) is not { } body)
+        {
+            return TooLarge(limit);
+        }
         try
         {
-            document = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            // The document reads the pooled bytes in place: the buffer goes back only after it is disposed.
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(body.Buffer.AsMemory(0, body.Length));
+            }
+            catch (JsonException ex)
+            {
+                return Error(StatusCodes.Status400BadRequest, $"The request body is not valid JSON: {ex.Message}");
+            }
+            using (document)
+            {
+                try
+                {
+                    var request = ParseInfer(document.RootElement, model, version, ResolvedVersion(http.Request));
+                    var result = await engine.InferAsync(request, http.RequestAborted);
+                    return new JsonWriterResult(StatusCodes.Status200OK, w => WriteInferResponse(w, result), result);
+                }
+                catch (RpcException ex)
+                {
+                    return FromStatus(ex);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body.Buffer);
+        }
+    }
+
+    private static async Task<IResult> Load(string model, HttpContext http, RegistrySync sync, ModelRepository repository, IOptions<InferenceOptions> options)
+    {
+        if (await ReadBodyAsync(http, options.Value.MaxRequestBytes) is not { } body)
+        {
+            return TooLarge(options.Value.MaxRequestBytes);
+        }
+        try
+        {
+            ModelServingConfig? config = null;
+            var files = new List<ModelFile>();
+            if (body.Length > 0)
+            {
+                using var document = JsonDocument.Parse(body.Buffer.AsMemory(0, body.Length));
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    throw MeshErrors.InvalidArgument("The request body must be a JSON object, e.g. {\"parameters\":{\"config\":\"{...}\"}}.");
+                }
+                if (document.RootElement.TryGetProperty("parameters", out var parameters))
+                {
+                    if (parameters.ValueKind != JsonValueKind.Object)
+                    {
+                        throw MeshErrors.InvalidArgument("'parameters' must be an object of named parameters.");
+                    }
+                    foreach (var parameter in parameters.EnumerateObject())
+                    {
+                        if (parameter.Name == ModelFile.ConfigParameter)
+                        {
+                            if (parameter.Value.ValueKind != JsonValueKind.String)
+                            {
+                                throw MeshErrors.InvalidArgument("Parameter 'config' must be a string holding the model configuration as JSON.");
+                            }
+                            config = ServingConfigParser.FromTritonJson(parameter.Value.GetString()!, model, repository.ConfigFor(model));
+                        }
+                        else if (ModelFile.IsFileParameter(parameter.Name))
+                        {
+                            var version = ModelFile.VersionOf(parameter.Name);
+                            if (parameter.Value.ValueKind != JsonValueKind.String || !parameter.Value.TryGetBytesFromBase64(out var onnx) || onnx.Length == 0)
+                            {
+                                throw MeshErrors.InvalidArgument($"Parameter '{parameter.Name}' must be the ONNX model as a base64 string.");
+                            }
+                            files.Add(new ModelFile(version, onnx));
+                        }
+                        else
+                        {
+                            throw ModelFile.UnknownParameter(parameter.Name);
+                        }
+                    }
+                }
+            }
+            await sync.LoadModelAsync(model, config, files, http.RequestAborted);
+            return Results.Json(new { });
         }
         catch (JsonException ex)
         {
             return Error(StatusCodes.Status400BadRequest, $"The request body is not valid JSON: {ex.Message}");
         }
-        using (document)
+        catch (RpcException ex)
         {
-            try
-            {
-                var request = ParseInfer(document.RootElement, model, version, ResolvedVersion(http.Request));
-                var result = engine.Infer(request, http.RequestAborted);
-                return new JsonWriterResult(StatusCodes.Status200OK, w => WriteInferResponse(w, result));
-            }
-            catch (RpcException ex)
-            {
-                return FromStatus(ex);
-            }
+            return FromStatus(ex);
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body.Buffer);
+        }
+    }
+
+    /// <summary>Triton's statistics JSON: {"model_stats":[{name, version, last_inference, inference_count, execution_count, inference_stats, batch_stats, memory_usage}]}.</summary>
+    private static IResult Statistics(ModelRepository repository, string? model, string? version)
+    {
+        IReadOnlyList<StatisticsSnapshot> snapshots;
+        try
+        {
+            snapshots = repository.Statistics(model, version);
+        }
+        catch (RpcException ex)
+        {
+            return FromStatus(ex);
+        }
+        static object D(DurationTotal d) => new { count = d.Count, ns = d.Ns };
+        return Results.Json(new
+        {
+            model_stats = snapshots.Select(s => new
+            {
+                name = s.Model,
+                version = s.Version.ToString(CultureInfo.InvariantCulture),
+                last_inference = s.LastInferenceMs,
+                inference_count = s.InferenceCount,
+                execution_count = s.ExecutionCount,
+                inference_stats = new
+                {
+                    success = D(s.Success),
+                    fail = D(s.Fail),
+                    queue = D(s.Queue),
+                    compute_input = D(s.ComputeInput),
+                    compute_infer = D(s.ComputeInfer),
+                    compute_output = D(s.ComputeOutput),
+                    cache_hit = D(default),
+                    cache_miss = D(default),
+                },
+                batch_stats = s.Batches.Select(b => new
+                {
+                    batch_size = b.BatchSize,
+                    compute_input = D(b.ComputeInput),
+                    compute_infer = D(b.ComputeInfer),
+                    compute_output = D(b.ComputeOutput),
+                }).ToArray(),
+                memory_usage = new[] { new { type = s.MemoryType, id = 0, byte_size = s.MemoryBytes } },
+            }).ToArray(),
+        });
     }
 
     /// <summary>Maps the KServe V2 JSON body onto the engine's request; shape problems in the JSON itself are 400s here.</summary>
@@ -204,13 +409,16 @@ public static class InferenceRestEndpoints
     private static async Task<IResult> Index(HttpContext http, ModelRepository repository, IOptions<InferenceOptions> options)
     {
         var readyOnly = false;
-        using var body = new MemoryStream();
-        await http.Request.Body.CopyToAsync(body, http.RequestAborted);
+        if (await ReadBodyAsync(http, options.Value.MaxRequestBytes) is not { } body)
+        {
+            return TooLarge(options.Value.MaxRequestBytes);
+        }
+        using var returned = new PooledBody(body.Buffer);
         if (body.Length > 0)
         {
             try
             {
-                using var document = JsonDocument.Parse(body.ToArray());
+                using var document = JsonDocument.Parse(body.Buffer.AsMemory(0, body.Length));
                 if (document.RootElement.ValueKind == JsonValueKind.Object)
                 {
                     if (document.RootElement.TryGetProperty("ready", out var ready))
@@ -284,18 +492,34 @@ public static class InferenceRestEndpoints
 
     private static IResult Error(int status, string sentence) => Results.Json(new { error = sentence }, statusCode: status);
 
-    /// <summary>Writes a body with Utf8JsonWriter straight into the response, for tensors too large to build as objects first.</summary>
-    private sealed class JsonWriterResult(int status, Action<Utf8JsonWriter> write) : IResult
+    /// <summary>
+    /// Writes a body with Utf8JsonWriter straight into the response, for tensors too large to build as
+    /// objects first; then disposes <paramref name="owner"/> (the result whose pooled buffers it read).
+    /// </summary>
+    private sealed class JsonWriterResult(int status, Action<Utf8JsonWriter> write, IDisposable owner) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
-            httpContext.Response.StatusCode = status;
-            httpContext.Response.ContentType = "application/json";
-            await using (var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter))
+            try
             {
-                write(writer);
+                httpContext.Response.StatusCode = status;
+                httpContext.Response.ContentType = "application/json";
+                await using (var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter))
+                {
+                    write(writer);
+                }
+                await httpContext.Response.BodyWriter.FlushAsync(httpContext.RequestAborted);
             }
-            await httpContext.Response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+            finally
+            {
+                owner.Dispose();
+            }
         }
+    }
+
+    /// <summary>Returns a pooled body buffer at the end of a scope.</summary>
+    private readonly struct PooledBody(byte[] buffer) : IDisposable
+    {
+        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
     }
 }

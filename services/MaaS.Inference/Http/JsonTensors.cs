@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using MaaS.Inference.Runtime;
+using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace MaaS.Inference.Http;
@@ -13,6 +15,10 @@ internal sealed class JsonInputData(JsonElement data) : InputData
 {
     public override string? Check(TensorCheck tensor)
     {
+        if (tensor.Type.RawOnly)
+        {
+            return $"Input '{tensor.Name}' is {tensor.Type.Name}, which travels as raw bytes only; JSON data cannot carry it (use gRPC raw_input_contents).";
+        }
         long count = 0;
         string? problem = null;
         Walk(data, e =>
@@ -41,6 +47,16 @@ internal sealed class JsonInputData(JsonElement data) : InputData
     {
         var index = 0;
         CopyLeaves(data, type, destination, ref index);
+    }
+
+    public override void CopyStringsTo(OrtValue tensor, int firstElement)
+    {
+        var index = firstElement;
+        Walk(data, e =>
+        {
+            tensor.StringTensorSetElementAt(e.GetString().AsSpan(), index++);
+            return true;
+        });
     }
 
     private static void CopyLeaves(JsonElement element, TensorType type, Span<byte> destination, ref int index)
@@ -76,6 +92,8 @@ internal sealed class JsonInputData(JsonElement data) : InputData
     {
         switch (type.Element)
         {
+            case TensorElementType.String:
+                return e.ValueKind == JsonValueKind.String;
             case TensorElementType.Bool:
                 return e.ValueKind is JsonValueKind.True or JsonValueKind.False;
             case TensorElementType.Float:
@@ -147,10 +165,14 @@ internal static class JsonOutput
 {
     public static void WriteData(Utf8JsonWriter w, InferOutput output)
     {
-        ReadOnlySpan<byte> d = output.Data;
+        var d = output.Data.Span;
         w.WriteStartArray();
         switch (output.Type.Element)
         {
+            // BYTES elements are written as text (invalid UTF-8 becomes U+FFFD): JSON has no byte strings.
+            case TensorElementType.String: foreach (var e in BytesElements.Split(output.Data)) { w.WriteStringValue(Encoding.UTF8.GetString(e.Span)); } break;
+            case TensorElementType.Float16: foreach (var v in MemoryMarshal.Cast<byte, Half>(d)) { WriteFloat(w, (float)v); } break;
+            case TensorElementType.BFloat16: foreach (var v in MemoryMarshal.Cast<byte, ushort>(d)) { WriteFloat(w, BitConverter.Int32BitsToSingle(v << 16)); } break;
             case TensorElementType.Bool: foreach (var b in d) { w.WriteBooleanValue(b != 0); } break;
             case TensorElementType.Int8: foreach (var v in MemoryMarshal.Cast<byte, sbyte>(d)) { w.WriteNumberValue(v); } break;
             case TensorElementType.Int16: foreach (var v in MemoryMarshal.Cast<byte, short>(d)) { w.WriteNumberValue(v); } break;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Grpc.Core;
 using MaaS.Onnx;
 using MaaS.ServiceDefaults;
+using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 
 namespace MaaS.Inference.Runtime;
@@ -36,6 +37,18 @@ public sealed record ModelEntry(string Name, ImmutableSortedDictionary<long, Ver
     /// <summary>An empty entry.</summary>
     public static ModelEntry Empty(string name) => new(name, ImmutableSortedDictionary<long, VersionEntry>.Empty, 0, false);
 
+    /// <summary>
+    /// Loaded from RepositoryModelLoad file overrides, not from the registry: the registry sync leaves the
+    /// model alone (never prunes it) until RepositoryModelUnload.
+    /// </summary>
+    public bool Local { get; init; }
+
+    /// <summary>The serving configuration a RepositoryModelLoad "config" set; null = the configured one.</summary>
+    public ModelServingConfig? Config { get; init; }
+
+    /// <summary>Whether the entry still says anything once it has no versions.</summary>
+    internal bool IsBare => Versions.IsEmpty && Production == 0 && !UnloadedByRequest && !Local && Config is null;
+
     /// <summary>Ready versions, oldest first.</summary>
     public IEnumerable<VersionEntry> ReadyVersions => Versions.Values.Where(v => v.State == VersionState.Ready);
 }
@@ -45,7 +58,7 @@ public sealed record ModelEntry(string Name, ImmutableSortedDictionary<long, Ver
 /// replace it under a lock. A version leaves the snapshot before its session is released, so a request
 /// either holds a reference (and the session lives until it is done) or sees the next snapshot.
 /// </summary>
-public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger<ModelRepository> logger)
+public sealed partial class ModelRepository(OnnxSessionFactory sessions, IOptions<InferenceOptions> options, ILogger<ModelRepository> logger)
 {
     /// <summary>Header the gateway sets to the version it resolved for an empty model_version.</summary>
     public const string ResolvedVersionHeader = "x-maas-resolved-version";
@@ -64,18 +77,39 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
     public void MarkSynced() => synced = true;
 
     /// <summary>
-    /// Loads a version from its ONNX bytes: verifies the digest (when one is expected), creates the
-    /// session, warms it up with a generated input, then lists it READY. Versions are immutable, so one
-    /// already ready is kept as it is. Failures leave the version UNAVAILABLE with the reason.
+    /// Raised after every change of a version's entry (LOADING, READY, UNAVAILABLE, removed = null Loaded
+    /// and state Unavailable), outside the lock; readers see the new snapshot already.
     /// </summary>
-    public async Task<VersionEntry> LoadAsync(string model, long version, byte[] onnx, string? expectedDigest, CancellationToken cancellationToken = default)
+    public event Action<VersionEntry>? StateChanged;
+
+    /// <summary>How <paramref name="model"/> is served now: the config of its last RepositoryModelLoad, else configuration, else the default.</summary>
+    public ModelServingConfig ConfigFor(string model) =>
+        models.GetValueOrDefault(model)?.Config ?? options.Value.ConfigFor(model);
+
+    /// <summary>
+    /// Loads a version from its ONNX bytes: verifies the digest (when one is expected), creates the
+    /// session, warms it up with a generated input, then lists it READY. A version already ready with the
+    /// same batching is kept as it is (versions are immutable) unless <paramref name="replace"/>; otherwise
+    /// the new instance is loaded beside it and swapped in once warm, the old one drained. Failures leave a
+    /// new version UNAVAILABLE with the reason, and a version that was ready serving as before.
+    /// </summary>
+    /// <param name="batching">Dynamic batching of the loaded instance; null = the model's current config.</param>
+    /// <param name="replace">Load even when the same version is ready with the same batching (new bytes for it).</param>
+    public async Task<VersionEntry> LoadAsync(string model, long version, byte[] onnx, string? expectedDigest,
+        CancellationToken cancellationToken = default, BatchingSettings? batching = null, bool replace = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
-        if (Find(model, version) is { State: VersionState.Ready } ready)
+        batching ??= ConfigFor(model).Batching;
+        var serving = Find(model, version) is { State: VersionState.Ready } ready ? ready : null;
+        if (serving is not null && !replace && serving.Loaded!.Batching.Equals(batching))
         {
-            return ready;
+            return serving;
         }
-        Put(new VersionEntry(model, version, VersionState.Loading, "loading", null));
+        if (serving is null)
+        {
+            // A version that serves stays listed READY while its replacement loads: ModelReady stays true, and truthful.
+            Put(new VersionEntry(model, version, VersionState.Loading, "loading", null));
+        }
         LogLoading(logger, model, version, onnx.Length);
 
         if (expectedDigest is not null)
@@ -83,7 +117,7 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
             var actual = Convert.ToHexStringLower(SHA256.HashData(onnx));
             if (!string.Equals(actual, expectedDigest, StringComparison.OrdinalIgnoreCase))
             {
-                return Fail(model, version, $"artifact digest mismatch: the registry says {expectedDigest} but the downloaded bytes hash to {actual}");
+                return Failed(model, version, serving, $"artifact digest mismatch: the registry says {expectedDigest} but the downloaded bytes hash to {actual}");
             }
         }
 
@@ -107,23 +141,34 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
                 }
             }, cancellationToken);
             session = created;
-            var loaded = new LoadedModel(model, version, created, signature);
-            var entry = new VersionEntry(model, version, VersionState.Ready, $"ready on {created.Provider}", loaded);
+            var loaded = new LoadedModel(model, version, created, signature, batching, onnx.Length);
+            var entry = new VersionEntry(model, version, VersionState.Ready, $"ready on {created.Provider}; {batching}", loaded);
             Put(entry);
-            LogReady(logger, model, version, created.Provider);
+            LogReady(logger, model, version, created.Provider, batching.ToString());
             return entry;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             session?.Dispose();
-            Fail(model, version, "loading was cancelled");
+            Failed(model, version, serving, "loading was cancelled");
             throw;
         }
         catch (Exception ex)
         {
             // Whatever goes wrong with one artifact must leave a reason in the index, not a replica stuck in LOADING.
-            return Fail(model, version, $"the model cannot be served: {FirstLine(ex.Message)}");
+            return Failed(model, version, serving, $"the model cannot be served: {FirstLine(ex.Message)}");
         }
+    }
+
+    /// <summary>A failed load: a new version is listed UNAVAILABLE; one that was serving keeps serving and the failure is only logged and returned.</summary>
+    private VersionEntry Failed(string model, long version, VersionEntry? serving, string reason)
+    {
+        if (serving is null)
+        {
+            return Fail(model, version, reason);
+        }
+        LogReloadFailed(logger, model, version, reason);
+        return new VersionEntry(model, version, VersionState.Unavailable, reason, null);
     }
 
     /// <summary>Lists a version UNAVAILABLE with a reason; a session it had is retired (drained, then disposed).</summary>
@@ -149,26 +194,27 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
     /// <summary>Removes a version; requests still running on it finish before its session is disposed.</summary>
     public bool Remove(string model, long version)
     {
-        LoadedModel? retired = null;
-        var found = false;
+        VersionEntry? removed = null;
         lock (gate)
         {
             if (models.TryGetValue(model, out var entry) && entry.Versions.TryGetValue(version, out var v))
             {
-                found = true;
-                retired = v.Loaded;
+                removed = v;
                 var next = entry with { Versions = entry.Versions.Remove(version) };
-                models = next.Versions.IsEmpty && next.Production == 0 && !next.UnloadedByRequest
-                    ? models.Remove(model)
-                    : models.SetItem(model, next);
+                models = next.IsBare ? models.Remove(model) : models.SetItem(model, next);
             }
         }
-        if (retired is not null)
+        if (removed is null)
+        {
+            return false;
+        }
+        Changed(removed, removed with { State = VersionState.Unavailable, Reason = "removed", Loaded = null });
+        if (removed.Loaded is not null)
         {
             LogRetired(logger, model, version, "removed");
-            retired.Release();
+            removed.Loaded.Retire();
         }
-        return found;
+        return true;
     }
 
     /// <summary>Removes a model and every version of it (it left the registry).</summary>
@@ -183,10 +229,14 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
             }
             models = models.Remove(model);
         }
-        foreach (var v in removed.Versions.Values.Where(v => v.Loaded is not null))
+        foreach (var v in removed.Versions.Values)
         {
-            LogRetired(logger, model, v.Version, "the model left the registry");
-            v.Loaded!.Release();
+            Changed(v, v with { State = VersionState.Unavailable, Reason = "removed", Loaded = null });
+            if (v.Loaded is not null)
+            {
+                LogRetired(logger, model, v.Version, "the model left the registry");
+                v.Loaded.Retire();
+            }
         }
     }
 
@@ -201,6 +251,20 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
                 Production = production,
                 UnloadedByRequest = unloadedByRequest ?? entry.UnloadedByRequest,
             });
+        }
+    }
+
+    /// <summary>
+    /// Records how a model is served after a RepositoryModelLoad or Unload: its config (null = back to the
+    /// configured one), whether it is local (from file overrides) and whether it is unloaded by request.
+    /// </summary>
+    public void SetServing(string model, ModelServingConfig? config, bool local, bool unloadedByRequest)
+    {
+        lock (gate)
+        {
+            var entry = models.GetValueOrDefault(model) ?? ModelEntry.Empty(model);
+            var next = entry with { Config = config, Local = local, UnloadedByRequest = unloadedByRequest };
+            models = next.IsBare ? models.Remove(model) : models.SetItem(model, next);
         }
     }
 
@@ -263,6 +327,34 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
             : (null, MeshErrors.FailedPrecondition($"Model '{model}' has no ready version on this replica yet."));
     }
 
+    /// <summary>
+    /// Statistics of the ready versions asked for: all models (empty name), every ready version of one
+    /// model (empty version), or one version.
+    /// </summary>
+    /// <exception cref="RpcException">InvalidArgument, NotFound or FailedPrecondition with a sentence.</exception>
+    public IReadOnlyList<StatisticsSnapshot> Statistics(string? model, string? version)
+    {
+        var snapshot = models;
+        if (string.IsNullOrEmpty(model))
+        {
+            if (!string.IsNullOrEmpty(version))
+            {
+                throw MeshErrors.InvalidArgument($"version '{version}' is given without a model name; name the model, or leave both empty for all.");
+            }
+            return snapshot.Values.SelectMany(m => m.ReadyVersions).Select(v => v.Loaded!.Statistics.Snapshot()).ToList();
+        }
+        if (!snapshot.TryGetValue(model, out var entry))
+        {
+            throw MeshErrors.NotFound($"Model '{model}' is not served by this replica.");
+        }
+        if (string.IsNullOrEmpty(version))
+        {
+            return entry.ReadyVersions.Select(v => v.Loaded!.Statistics.Snapshot()).ToList();
+        }
+        var (picked, error) = Pick(entry, version, "version");
+        return picked is null ? throw error! : [picked.Loaded!.Statistics.Snapshot()];
+    }
+
     private static (VersionEntry?, RpcException?) Pick(ModelEntry entry, string text, string field)
     {
         if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) || number < 1)
@@ -281,17 +373,34 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
     private void Put(VersionEntry entry)
     {
         LoadedModel? retired = null;
+        VersionEntry? before;
         lock (gate)
         {
             var model = models.GetValueOrDefault(entry.Model) ?? ModelEntry.Empty(entry.Model);
-            if (model.Versions.TryGetValue(entry.Version, out var old) && old.Loaded is not null && !ReferenceEquals(old.Loaded, entry.Loaded))
+            if (model.Versions.TryGetValue(entry.Version, out before) && before.Loaded is not null && !ReferenceEquals(before.Loaded, entry.Loaded))
             {
-                retired = old.Loaded;
+                retired = before.Loaded;
             }
             models = models.SetItem(entry.Model, model with { Versions = model.Versions.SetItem(entry.Version, entry) });
         }
+        Changed(before, entry);
         // Released after the snapshot no longer lists it: new requests cannot find it, running ones keep it alive.
-        retired?.Release();
+        retired?.Retire();
+    }
+
+    /// <summary>Keeps the loaded-versions gauge in step and tells the listeners.</summary>
+    private void Changed(VersionEntry? before, VersionEntry after)
+    {
+        var version = after.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (after.State == VersionState.Ready)
+        {
+            InferenceMetrics.Loaded.WithLabels(after.Model, version).Set(1);
+        }
+        else if (before?.State == VersionState.Ready)
+        {
+            InferenceMetrics.Loaded.RemoveLabelled(after.Model, version);
+        }
+        StateChanged?.Invoke(after);
     }
 
     /// <summary>Runs the model once on zeros (dynamic dimensions = 1) so the first real request does not pay for lazy initialisation.</summary>
@@ -302,8 +411,14 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
         {
             foreach (var input in signature.Inputs)
             {
-                var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, input.Type.Element,
-                    input.Shape.Select(d => d < 0 ? 1L : d).ToArray());
+                var shape = input.Shape.Select(d => d < 0 ? 1L : d).ToArray();
+                if (input.Type.IsBytes)
+                {
+                    // String tensors start as empty strings: nothing to clear.
+                    inputs.Add(OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, shape));
+                    continue;
+                }
+                var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, input.Type.Element, shape);
                 inputs.Add(value);
                 value.GetTensorMutableRawData().Clear();
             }
@@ -325,8 +440,11 @@ public sealed partial class ModelRepository(OnnxSessionFactory sessions, ILogger
     [LoggerMessage(Level = LogLevel.Information, Message = "Loading model {Model} version {Version} ({Bytes} bytes)")]
     private static partial void LogLoading(ILogger logger, string model, long version, int bytes);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} is ready on {Provider}")]
-    private static partial void LogReady(ILogger logger, string model, long version, string provider);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} is ready on {Provider} ({Batching})")]
+    private static partial void LogReady(ILogger logger, string model, long version, string provider, string batching);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reloading model {Model} version {Version} failed, the loaded instance keeps serving: {Reason}")]
+    private static partial void LogReloadFailed(ILogger logger, string model, long version, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} version {Version} is unavailable: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string model, long version, string reason);

@@ -102,7 +102,7 @@ public sealed partial class RegistrySync(
             }
 
             var known = list.Models.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
-            foreach (var gone in repository.Models.Keys.Where(name => !known.Contains(name)).ToList())
+            foreach (var gone in repository.Models.Values.Where(m => !known.Contains(m.Name) && !m.Local).Select(m => m.Name).ToList())
             {
                 repository.RemoveModel(gone);
             }
@@ -124,11 +124,41 @@ public sealed partial class RegistrySync(
     }
 
     /// <summary>
-    /// RepositoryModelLoad: syncs one model now and returns when it is done; NotFound when the registry
-    /// does not know the model. Clears an earlier unload.
+    /// RepositoryModelLoad. With <paramref name="files"/>: loads those versions from the given bytes, without
+    /// the registry; the model becomes local (the sync leaves it alone) until RepositoryModelUnload, and once
+    /// every file is READY the versions not among them retire. Without: syncs the model from the registry now
+    /// (NotFound when the registry does not know it). Either way <paramref name="config"/> (null = the
+    /// configured one) applies to the versions loaded, and an earlier unload is cleared.
     /// </summary>
-    public async Task LoadModelAsync(string name, CancellationToken cancellationToken)
+    /// <exception cref="RpcException">NotFound, Unavailable, or InvalidArgument naming a file that did not load.</exception>
+    public async Task LoadModelAsync(string name, ModelServingConfig? config, IReadOnlyList<ModelFile> files, CancellationToken cancellationToken)
     {
+        if (files.Count > 0)
+        {
+            await running.WaitAsync(cancellationToken);
+            try
+            {
+                await LoadFilesAsync(name, config, files, cancellationToken);
+            }
+            finally
+            {
+                running.Release();
+            }
+            return;
+        }
+
+        var existing = repository.Models.GetValueOrDefault(name);
+        if (existing is { Local: true })
+        {
+            if (config is null || config.Equals(repository.ConfigFor(name)))
+            {
+                // Already loaded from files as asked: nothing to do.
+                return;
+            }
+            throw MeshErrors.InvalidArgument(
+                $"Model '{name}' was loaded from file overrides, whose bytes are not kept; send its files (file:<version>/model.onnx) again with the new config.");
+        }
+
         var client = Client();
         Model model;
         try
@@ -137,7 +167,7 @@ public sealed partial class RegistrySync(
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
         {
-            throw MeshErrors.NotFound($"Model '{name}' is not known to the registry.");
+            throw MeshErrors.NotFound($"Model '{name}' is not known to the registry (to load it from bytes, give file:<version>/model.onnx parameters).");
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -147,7 +177,9 @@ public sealed partial class RegistrySync(
         await running.WaitAsync(cancellationToken);
         try
         {
-            repository.SetModelState(name, ProductionOf(model), unloadedByRequest: false);
+            // As in Triton, a load without config goes back to the configured one.
+            repository.SetServing(name, config, local: false, unloadedByRequest: false);
+            repository.SetModelState(name, ProductionOf(model));
             if (!await SyncModelAsync(client, model, cancellationToken))
             {
                 throw MeshErrors.Unavailable($"The registry stopped answering while model '{name}' was loading; retry later.");
@@ -159,7 +191,37 @@ public sealed partial class RegistrySync(
         }
     }
 
-    /// <summary>RepositoryModelUnload: retires every version of a model on this replica until a RepositoryModelLoad.</summary>
+    private async Task LoadFilesAsync(string name, ModelServingConfig? config, IReadOnlyList<ModelFile> files, CancellationToken cancellationToken)
+    {
+        // Local from now on, so that a sync cannot prune what is being loaded; what served keeps serving.
+        repository.SetServing(name, config, local: true, unloadedByRequest: false);
+        var batching = repository.ConfigFor(name).Batching;
+        var failures = new List<string>();
+        foreach (var file in files.OrderBy(f => f.Version))
+        {
+            // Always a fresh instance: the bytes may differ from those of a version with the same number.
+            var entry = await repository.LoadAsync(name, file.Version, file.Onnx, expectedDigest: null, cancellationToken, batching, replace: true);
+            if (entry.State != VersionState.Ready)
+            {
+                failures.Add($"{ModelFile.Key(file.Version)} ({entry.Reason})");
+            }
+        }
+        if (failures.Count > 0)
+        {
+            throw MeshErrors.InvalidArgument(
+                $"Model '{name}' could not load {string.Join("; ", failures)}; the versions that served before keep serving.");
+        }
+        var wanted = files.Select(f => f.Version).ToHashSet();
+        foreach (var version in repository.Models.GetValueOrDefault(name)?.Versions.Keys ?? [])
+        {
+            if (!wanted.Contains(version))
+            {
+                repository.Remove(name, version);
+            }
+        }
+    }
+
+    /// <summary>RepositoryModelUnload: retires every version of a model on this replica until a RepositoryModelLoad; a local model stops being local.</summary>
     public async Task UnloadModelAsync(string name, CancellationToken cancellationToken)
     {
         await running.WaitAsync(cancellationToken);
@@ -169,7 +231,7 @@ public sealed partial class RegistrySync(
             {
                 throw MeshErrors.NotFound($"Model '{name}' is not served by this replica.");
             }
-            repository.SetModelState(name, entry.Production, unloadedByRequest: true);
+            repository.SetServing(name, config: null, local: false, unloadedByRequest: true);
             foreach (var version in entry.Versions.Keys)
             {
                 repository.MarkNotHeld(name, version, "unloaded by request; RepositoryModelLoad brings it back");
@@ -184,7 +246,13 @@ public sealed partial class RegistrySync(
     private async Task<bool> SyncModelAsync(RegistryService.RegistryServiceClient client, Model model, CancellationToken cancellationToken)
     {
         var production = ProductionOf(model);
-        if (repository.Models.GetValueOrDefault(model.Name)?.UnloadedByRequest == true)
+        var current = repository.Models.GetValueOrDefault(model.Name);
+        if (current is { Local: true })
+        {
+            // Loaded from file overrides: the operator's until RepositoryModelUnload.
+            return true;
+        }
+        if (current?.UnloadedByRequest == true)
         {
             repository.SetModelState(model.Name, production);
             return true;
@@ -202,28 +270,31 @@ public sealed partial class RegistrySync(
             return false;
         }
 
-        var max = options.Value.MaxVersionsPerModel;
+        var config = repository.ConfigFor(model.Name);
+        var policy = config.VersionPolicy;
         var keep = new HashSet<long>();
         var interrupted = false;
 
-        // Newest first; a version that cannot be served is skipped so the replica still holds `max` servable ones.
-        foreach (var version in versions.Where(v => v.Status == VersionStatus.Ready).OrderByDescending(v => v.Version))
+        // Newest first; under latest:N a version that cannot be served is skipped so the replica still holds N servable ones.
+        var candidates = versions.Where(v => v.Status == VersionStatus.Ready).OrderByDescending(v => v.Version)
+            .Where(v => policy.Kind != VersionPolicyKind.Specific || policy.Specific.Contains(v.Version));
+        foreach (var version in candidates)
         {
-            if (keep.Count == max)
+            if (policy.Kind == VersionPolicyKind.Latest && keep.Count == policy.Latest)
             {
                 break;
             }
-            switch (await EnsureLoadedAsync(client, version, cancellationToken))
+            switch (await EnsureLoadedAsync(client, version, config.Batching, cancellationToken))
             {
                 case LoadOutcome.Ready: keep.Add(version.Version); break;
                 case LoadOutcome.Interrupted: interrupted = true; break;
             }
         }
-        // Production is held whatever else happens (even archived: it serves until the alias moves).
+        // Production is held whatever the policy (even archived: it serves until the alias moves).
         var productionVersion = versions.FirstOrDefault(v => v.Version == production);
         if (productionVersion is not null && !keep.Contains(production))
         {
-            switch (await EnsureLoadedAsync(client, productionVersion, cancellationToken))
+            switch (await EnsureLoadedAsync(client, productionVersion, config.Batching, cancellationToken))
             {
                 case LoadOutcome.Ready: keep.Add(production); break;
                 case LoadOutcome.Interrupted: interrupted = true; break;
@@ -254,7 +325,7 @@ public sealed partial class RegistrySync(
             {
                 // Failed versions keep their own reason; held ones are retired (drained, then disposed).
                 repository.MarkNotHeld(model.Name, entry.Version, registered.Status == VersionStatus.Ready
-                    ? $"not held by this replica: neither production nor among the newest {max} ready versions"
+                    ? $"not held by this replica: neither production nor chosen by version policy {policy}"
                     : "archived in the registry");
             }
         }
@@ -263,14 +334,16 @@ public sealed partial class RegistrySync(
 
     private enum LoadOutcome { Ready, Failed, Interrupted }
 
-    private async Task<LoadOutcome> EnsureLoadedAsync(RegistryService.RegistryServiceClient client, ModelVersion version, CancellationToken cancellationToken)
+    private async Task<LoadOutcome> EnsureLoadedAsync(RegistryService.RegistryServiceClient client, ModelVersion version, BatchingSettings batching, CancellationToken cancellationToken)
     {
         var name = version.ModelName;
-        if (repository.Find(name, version.Version) is { State: VersionState.Ready })
+        // A version that serves keeps serving through a reload: whatever fails below, it is still held.
+        var serving = repository.Find(name, version.Version) is { State: VersionState.Ready } ready ? ready : null;
+        if (serving is not null && serving.Loaded!.Batching.Equals(batching))
         {
             return LoadOutcome.Ready;
         }
-        if (failedDigests.TryGetValue((name, version.Version), out var failed) && failed == version.ArtifactDigest)
+        if (serving is null && failedDigests.TryGetValue((name, version.Version), out var failed) && failed == version.ArtifactDigest)
         {
             return LoadOutcome.Failed;
         }
@@ -282,18 +355,26 @@ public sealed partial class RegistrySync(
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {
+            if (serving is not null)
+            {
+                return LoadOutcome.Ready;
+            }
             repository.Fail(name, version.Version, $"artifact download failed ({ex.StatusCode}: {ex.Status.Detail}); the next sync retries");
             return LoadOutcome.Interrupted;
         }
         catch (InvalidDataException ex)
         {
             failedDigests[(name, version.Version)] = version.ArtifactDigest;
+            if (serving is not null)
+            {
+                return LoadOutcome.Ready;
+            }
             repository.Fail(name, version.Version, ex.Message);
             return LoadOutcome.Failed;
         }
 
-        var entry = await repository.LoadAsync(name, version.Version, artifact, version.ArtifactDigest, cancellationToken);
-        if (entry.State == VersionState.Ready)
+        var entry = await repository.LoadAsync(name, version.Version, artifact, version.ArtifactDigest, cancellationToken, batching);
+        if (entry.State == VersionState.Ready || serving is not null)
         {
             return LoadOutcome.Ready;
         }
@@ -336,7 +417,7 @@ public sealed partial class RegistrySync(
     private RegistryService.RegistryServiceClient Client() =>
         clients.CreateClient<RegistryService.RegistryServiceClient>(nameof(RegistryService.RegistryServiceClient));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} of pool {Pool} holds production plus the newest {MaxVersions} ready versions of each model; syncs every {ResyncSeconds} s and on events")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica {ReplicaId} of pool {Pool} holds production plus, by default, the newest {MaxVersions} ready versions of each model; syncs every {ResyncSeconds} s and on events")]
     private static partial void LogStarting(ILogger logger, string replicaId, string pool, int maxVersions, int resyncSeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The registry cannot be reached ({Status}: {Detail}); what is loaded keeps serving, the next sync retries")]

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Inference;
 using MaaS.Inference.Runtime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace MaaS.Inference.Services;
 
@@ -10,11 +11,24 @@ internal sealed class RawInputData(ByteString bytes) : InputData
 {
     public override string? Check(TensorCheck tensor)
     {
+        if (tensor.Type.IsBytes)
+        {
+            return BytesElements.Check(bytes.Span, tensor.Elements, tensor.Name, "raw_input_contents");
+        }
         var needed = tensor.Elements * tensor.Type.ElementSize;
         return bytes.Length == needed
             ? null
             : $"Input '{tensor.Name}' has {bytes.Length} bytes in raw_input_contents but shape {tensor.ShapeText} of {tensor.Type.Name} needs {tensor.Elements} × {tensor.Type.ElementSize} = {needed} bytes.";
     }
+
+    public override bool TryGetRaw(TensorType type, out ReadOnlyMemory<byte> raw)
+    {
+        // BOOL is normalised on the copy; every other fixed-size type is already what ONNX Runtime reads.
+        raw = bytes.Memory;
+        return type != TensorTypes.Bool && !type.IsBytes;
+    }
+
+    public override void CopyStringsTo(OrtValue tensor, int firstElement) => BytesElements.CopyTo(bytes.Span, tensor, firstElement);
 
     public override void CopyTo(TensorType type, Span<byte> destination)
     {
@@ -38,6 +52,10 @@ internal sealed class TypedInputData(InferTensorContents? contents) : InputData
     public override string? Check(TensorCheck tensor)
     {
         var type = tensor.Type;
+        if (type.RawOnly)
+        {
+            return $"Input '{tensor.Name}' is {type.Name}, which has no typed contents field; send it in raw_input_contents (2 bytes per element, little-endian).";
+        }
         var field = FieldOf(type);
         foreach (var (name, count) in Counts())
         {
@@ -75,6 +93,14 @@ internal sealed class TypedInputData(InferTensorContents? contents) : InputData
             }
         }
         return null;
+    }
+
+    public override void CopyStringsTo(OrtValue tensor, int firstElement)
+    {
+        for (var i = 0; i < contents.BytesContents.Count; i++)
+        {
+            tensor.StringTensorSetElementAt(contents.BytesContents[i].Span, firstElement + i);
+        }
     }
 
     public override void CopyTo(TensorType type, Span<byte> destination)
@@ -129,6 +155,7 @@ internal sealed class TypedInputData(InferTensorContents? contents) : InputData
         "UINT64" => "uint64_contents",
         "FP32" => "fp32_contents",
         "FP64" => "fp64_contents",
+        "BYTES" => "bytes_contents",
         _ => throw new NotSupportedException($"datatype {type.Name} has no typed contents field"),
     };
 
@@ -169,7 +196,7 @@ internal static class TypedOutput
     public static InferTensorContents From(InferOutput output)
     {
         var c = new InferTensorContents();
-        ReadOnlySpan<byte> d = output.Data;
+        var d = output.Data.Span;
         switch (output.Type.Name)
         {
             case "BOOL": foreach (var b in d) { c.BoolContents.Add(b != 0); } break;
@@ -183,6 +210,7 @@ internal static class TypedOutput
             case "UINT64": c.Uint64Contents.AddRange(MemoryMarshal.Cast<byte, ulong>(d).ToArray()); break;
             case "FP32": c.Fp32Contents.AddRange(MemoryMarshal.Cast<byte, float>(d).ToArray()); break;
             case "FP64": c.Fp64Contents.AddRange(MemoryMarshal.Cast<byte, double>(d).ToArray()); break;
+            case "BYTES": foreach (var e in BytesElements.Split(output.Data)) { c.BytesContents.Add(ByteString.CopyFrom(e.Span)); } break;
             default: throw new NotSupportedException($"datatype {output.Type.Name} has no typed contents path");
         }
         return c;

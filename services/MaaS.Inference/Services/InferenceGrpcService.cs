@@ -57,11 +57,15 @@ public sealed class InferenceGrpcService(
         response.Versions.AddRange(ready.Select(v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         response.Inputs.AddRange(entry.Loaded!.Signature.Inputs.Select(ToMetadata));
         response.Outputs.AddRange(entry.Loaded.Signature.Outputs.Select(ToMetadata));
+        foreach (var (key, value) in ServerInfo.Properties(entry.Loaded))
+        {
+            response.Properties[key] = value;
+        }
         return Task.FromResult(response);
     }
 
     /// <inheritdoc />
-    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         var raw = request.RawInputContents.Count > 0;
         if (raw && request.RawInputContents.Count != request.Inputs.Count)
@@ -82,8 +86,8 @@ public sealed class InferenceGrpcService(
             inputs.Add(new InferInput(input.Name, input.Datatype, input.Shape, data));
         }
 
-        var result = engine.Infer(new InferRequest(request.ModelName, request.ModelVersion, ResolvedVersion(context), request.Id,
-            inputs, request.Outputs.Select(o => o.Name).ToList()), context.CancellationToken);
+        using var result = await engine.InferAsync(new InferRequest(request.ModelName, request.ModelVersion, ResolvedVersion(context), request.Id,
+            inputs, request.Outputs.Select(o => o.Name).ToList()) { RawOutputs = raw }, context.CancellationToken, context.Deadline);
 
         var response = new ModelInferResponse
         {
@@ -91,14 +95,22 @@ public sealed class InferenceGrpcService(
             ModelVersion = result.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Id = result.Id,
         };
+        // Raw in, raw out. FP16 and BF16 have no typed field, and raw_output_contents holds one entry per
+        // output or none: an answer with one of them is raw throughout, as Triton always answers.
+        var rawOut = raw || result.Outputs.Any(o => o.Type.RawOnly);
         foreach (var output in result.Outputs)
         {
             var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = output.Name, Datatype = output.Type.Name };
             tensor.Shape.AddRange(output.Shape);
             if (raw)
             {
-                // The array is ours alone and never written again: wrap it instead of copying.
+                // Exact-size arrays that are ours alone and never written again: wrapped instead of copied.
                 response.RawOutputContents.Add(UnsafeByteOperations.UnsafeWrap(output.Data));
+            }
+            else if (rawOut)
+            {
+                // Pooled buffers go back to the pool when the result is disposed: copy.
+                response.RawOutputContents.Add(ByteString.CopyFrom(output.Data.Span));
             }
             else
             {
@@ -106,7 +118,7 @@ public sealed class InferenceGrpcService(
             }
             response.Outputs.Add(tensor);
         }
-        return Task.FromResult(response);
+        return response;
     }
 
     /// <inheritdoc />
@@ -142,13 +154,42 @@ public sealed class InferenceGrpcService(
         {
             throw MeshErrors.InvalidArgument("model_name is empty; name the model to load.");
         }
-        if (request.Parameters.Count > 0)
+        ModelServingConfig? config = null;
+        var files = new List<ModelFile>();
+        foreach (var (name, parameter) in request.Parameters)
         {
-            throw MeshErrors.InvalidArgument(
-                "parameters are not taken: this server loads what the registry holds, so 'config' and 'file:' overrides are refused.");
+            if (name == ModelFile.ConfigParameter)
+            {
+                if (parameter.ParameterChoiceCase != ModelRepositoryParameter.ParameterChoiceOneofCase.StringParam)
+                {
+                    throw MeshErrors.InvalidArgument("Parameter 'config' must be a string_param holding the model configuration as JSON.");
+                }
+                config = ServingConfigParser.FromTritonJson(parameter.StringParam, request.ModelName, repository.ConfigFor(request.ModelName));
+            }
+            else if (ModelFile.IsFileParameter(name))
+            {
+                var version = ModelFile.VersionOf(name);
+                if (parameter.ParameterChoiceCase != ModelRepositoryParameter.ParameterChoiceOneofCase.BytesParam || parameter.BytesParam.IsEmpty)
+                {
+                    throw MeshErrors.InvalidArgument($"Parameter '{name}' must be a bytes_param holding the ONNX model.");
+                }
+                files.Add(new ModelFile(version, parameter.BytesParam.ToByteArray()));
+            }
+            else
+            {
+                throw ModelFile.UnknownParameter(name);
+            }
         }
-        await sync.LoadModelAsync(request.ModelName, context.CancellationToken);
+        await sync.LoadModelAsync(request.ModelName, config, files, context.CancellationToken);
         return new RepositoryModelLoadResponse();
+    }
+
+    /// <inheritdoc />
+    public override Task<ModelStatisticsResponse> ModelStatistics(ModelStatisticsRequest request, ServerCallContext context)
+    {
+        var response = new ModelStatisticsResponse();
+        response.ModelStats.AddRange(repository.Statistics(request.Name, request.Version).Select(GrpcStatistics.ToProto));
+        return Task.FromResult(response);
     }
 
     /// <inheritdoc />

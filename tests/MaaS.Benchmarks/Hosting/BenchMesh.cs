@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Net.Client;
+
+namespace MaaS.Benchmarks.Hosting;
+
+/// <summary>
+/// What the benchmark measures: one inference replica standing alone (in-memory bus, no registry) and
+/// a gateway pointed at it (no registry: it routes an empty version to the newest ready one).
+/// </summary>
+public sealed class BenchMesh : IAsyncDisposable
+{
+    private readonly List<ServiceProcess> _started = [];
+
+    private BenchMesh(string workDirectory) => WorkDirectory = workDirectory;
+
+    /// <summary>Temporary folder with the services' data and logs.</summary>
+    public string WorkDirectory { get; }
+
+    /// <summary>The replica (null until started).</summary>
+    public ServiceProcess Replica { get; private set; } = null!;
+
+    /// <summary>The gateway (null unless started).</summary>
+    public ServiceProcess? Gateway { get; private set; }
+
+    /// <summary>Replica gRPC address.</summary>
+    public string ReplicaGrpc { get; private set; } = "";
+
+    /// <summary>Gateway gRPC address.</summary>
+    public string GatewayGrpc { get; private set; } = "";
+
+    /// <summary>A channel to the replica for control calls (loads, checks), not for measured load.</summary>
+    public GrpcChannel ReplicaChannel { get; private set; } = null!;
+
+    /// <summary>A channel to the gateway for control calls; null without a gateway.</summary>
+    public GrpcChannel? GatewayChannel { get; private set; }
+
+    /// <summary>Replica Prometheus port.</summary>
+    public int ReplicaMetricsPort { get; private set; }
+
+    /// <summary>Builds (unless told not to) and starts the replica and, when asked, the gateway.</summary>
+    /// <param name="options">The command line.</param>
+    /// <param name="withGateway">Whether to start the gateway too.</param>
+    /// <param name="progress">Where to say what is happening.</param>
+    /// <param name="portOffset">Added to --port-base, so that a second mesh does not take the first one's ports.</param>
+    /// <param name="build">Whether to build first (unless --no-build).</param>
+    /// <param name="name">Name of the replica's log file.</param>
+    public static async Task<BenchMesh> StartAsync(BenchmarkOptions options, bool withGateway, TextWriter progress,
+        int portOffset = 0, bool build = true, string name = "replica")
+    {
+        var replicaProject = Path.Combine(options.RepoRoot, "services", "MaaS.Inference", "MaaS.Inference.csproj");
+        var gatewayProject = Path.Combine(options.RepoRoot, "gateway", "MaaS.Gateway", "MaaS.Gateway.csproj");
+        if (build && !options.NoBuild)
+        {
+            await BuildAsync(replicaProject, progress);
+            if (withGateway) await BuildAsync(gatewayProject, progress);
+        }
+
+        var work = Path.Combine(Path.GetTempPath(), "maas-bench-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
+        Directory.CreateDirectory(work);
+        var mesh = new BenchMesh(work);
+        try
+        {
+            var ports = Ports(options.PortBase > 0 ? options.PortBase + portOffset : 0, 5);
+            var (rGrpc, rHttp, rMetrics, gGrpc, gHttp) = (ports[0], ports[1], ports[2], ports[3], ports[4]);
+            mesh.ReplicaGrpc = $"http://127.0.0.1:{rGrpc}";
+            mesh.ReplicaMetricsPort = rMetrics;
+            progress.WriteLine($"starting {name} on gRPC {rGrpc}, REST {rHttp}, metrics {rMetrics} (logs in {work})");
+            mesh.Replica = await ServiceProcess.StartAsync(name, Dll(replicaProject, "MaaS.Inference.dll"),
+            [
+                "--Bus:Transport=InMemory",
+                // Nothing listens on port 9 (discard): the replica runs standalone and serves what it is given.
+                "--Services:Registry=http://127.0.0.1:9",
+                "--Inference:ResyncSeconds=86400",
+                "--Inference:ReplicaId=bench",
+                $"--Mesh:GrpcPort={rGrpc}",
+                $"--Mesh:HttpPort={rHttp}",
+                $"--Mesh:MetricsPort={rMetrics}",
+                $"--Mesh:DataDirectory={Path.Combine(work, name)}",
+                "--Logging:LogLevel:Default=Warning",
+                // The one line that says which execution provider ONNX Runtime really uses.
+                "--Logging:LogLevel:MaaS.Onnx=Information",
+            ], rHttp, work);
+            mesh._started.Add(mesh.Replica);
+            mesh.ReplicaChannel = Channel(mesh.ReplicaGrpc);
+
+            if (withGateway)
+            {
+                mesh.GatewayGrpc = $"http://127.0.0.1:{gGrpc}";
+                progress.WriteLine($"starting gateway on gRPC {gGrpc}, REST {gHttp}");
+                mesh.Gateway = await ServiceProcess.StartAsync("gateway", Dll(gatewayProject, "MaaS.Gateway.dll"),
+                [
+                    "--Gateway:Replicas:0:Name=bench",
+                    $"--Gateway:Replicas:0:GrpcAddress=http://127.0.0.1:{rGrpc}",
+                    $"--Gateway:Replicas:0:RestAddress=http://127.0.0.1:{rHttp}",
+                    "--Gateway:PollIntervalMs=250",
+                    $"--Mesh:GrpcPort={gGrpc}",
+                    $"--Mesh:HttpPort={gHttp}",
+                    $"--Mesh:DataDirectory={Path.Combine(work, "gateway")}",
+                    "--Logging:LogLevel:Default=Warning",
+                ], gHttp, work);
+                mesh._started.Add(mesh.Gateway);
+            mesh.GatewayChannel = Channel(mesh.GatewayGrpc);
+            }
+            return mesh;
+        }
+        catch
+        {
+            await mesh.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A channel for benchmark callers: its own connection pool, no proxy, large messages.</summary>
+    public static GrpcChannel Channel(string address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            EnableMultipleHttp2Connections = true,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        },
+        DisposeHttpClient = true,
+        MaxReceiveMessageSize = 64 * 1024 * 1024,
+        MaxSendMessageSize = 64 * 1024 * 1024,
+    });
+
+    private static string Dll(string project, string dll) =>
+        Path.Combine(Path.GetDirectoryName(project)!, "bin", "Release", "net10.0", dll);
+
+    private static int[] Ports(int portBase, int count)
+    {
+        if (portBase > 0) return Enumerable.Range(portBase, count).ToArray();
+        var ports = new HashSet<int>();
+        while (ports.Count < count) ports.Add(ServiceProcess.FreePort());
+        return [.. ports];
+    }
+
+    private static async Task BuildAsync(string project, TextWriter progress)
+    {
+        progress.WriteLine($"dotnet build -c Release {project}");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "build", "-c", "Release", "--nologo", "-v", "q", project }) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            var errors = (await stdout + await stderr).Split('\n').Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)).Take(5);
+            throw new BenchmarkException($"`dotnet build -c Release {project}` failed:\n{string.Join('\n', errors)}");
+        }
+    }
+
+    /// <summary>Set when everything worked: the work folder (data, logs) is then removed on dispose; kept otherwise, to read the logs.</summary>
+    public bool Succeeded { get; set; }
+
+    /// <summary>Stops every process started, last first.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        ReplicaChannel?.Dispose();
+        GatewayChannel?.Dispose();
+        for (var i = _started.Count - 1; i >= 0; i--) await _started[i].DisposeAsync();
+        _started.Clear();
+        if (Succeeded)
+        {
+            try
+            {
+                Directory.Delete(WorkDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still held open; the folder is under the temp directory anyway.
+            }
+        }
+    }
+}
