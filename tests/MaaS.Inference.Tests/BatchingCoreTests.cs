@@ -303,6 +303,21 @@ public sealed class BatchingCoreTests
         Assert.True(execution.ComputeNs > 0);
     }
 
+    [Fact]
+    public async Task SubmitAsync_TwoInstances_SecondBatchRunsWhileFirstIsStillRunning()
+    {
+        var model = new DoublingModel();
+        await using var batcher = model.Batcher(new BatchingSettings(8, [], TimeSpan.FromMilliseconds(1), 100), instances: 2);
+
+        // Each hold waits until its request is inside the run: the second gets there only if two runs go at once.
+        var first = await model.HoldAsync(batcher);
+        var second = await model.HoldAsync(batcher);
+        model.Release();
+        await Task.WhenAll(first, second).WaitAsync(Patience);
+
+        Assert.Equal(2, model.Batches.Count);
+    }
+
     private static BatchTensor Fp32(string name, long rows, float[] values) =>
         new(name, "FP32", 4, [rows, values.Length / rows], MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 
@@ -331,7 +346,9 @@ public sealed class BatchingCoreTests
 
         public bool DropLastRow { get; init; }
 
-        public DynamicBatcher Batcher(BatchingSettings settings) => new("doubler", 7, settings, Run, Executions.Enqueue);
+        /// <summary>One instance unless asked: then a held run holds the whole batcher and requests pile up behind it.</summary>
+        public DynamicBatcher Batcher(BatchingSettings settings, int instances = 1) =>
+            new("doubler", 7, settings with { Instances = instances }, Run, Executions.Enqueue);
 
         /// <summary>
         /// Sends a request that stays inside the run until <see cref="Release"/>; larger than any maximum batch size

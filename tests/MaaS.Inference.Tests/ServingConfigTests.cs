@@ -69,6 +69,7 @@ public sealed class ServingConfigTests : IAsyncLifetime
             ["Inference:Models:fast:PreferredBatchSizes"] = "8,16",
             ["Inference:Models:fast:MaxQueueDelayMicroseconds"] = "250",
             ["Inference:Models:fast:MaxQueueSize"] = "100",
+            ["Inference:Models:fast:Instances"] = "3",
             ["Inference:Models:listed:PreferredBatchSizes:0"] = "4",
             ["Inference:Models:listed:MaxBatchSize"] = "4",
             ["Inference:Models:plain:VersionPolicy"] = "all",
@@ -78,7 +79,7 @@ public sealed class ServingConfigTests : IAsyncLifetime
         var configs = ServingConfigParser.FromConfiguration(section, 3, errors);
 
         Assert.Empty(errors);
-        Assert.Equal(new ModelServingConfig(VersionPolicy.Only([1, 3]), new BatchingSettings(32, [8, 16], TimeSpan.FromMicroseconds(250), 100)), configs["fast"]);
+        Assert.Equal(new ModelServingConfig(VersionPolicy.Only([1, 3]), new BatchingSettings(32, [8, 16], TimeSpan.FromMicroseconds(250), 100) { Instances = 3 }), configs["fast"]);
         Assert.Equal(new BatchingSettings(4, [4], TimeSpan.Zero, BatchingSettings.DefaultMaxQueueSize), configs["listed"].Batching);
         Assert.Equal(new ModelServingConfig(VersionPolicy.Every, BatchingSettings.Off), configs["plain"]);
     }
@@ -91,6 +92,7 @@ public sealed class ServingConfigTests : IAsyncLifetime
     [InlineData("PreferredBatchSizes", "8,x", "Inference:Models:m:PreferredBatchSizes must list positive batch sizes")]
     [InlineData("PreferredBatchSizes", "64", "Inference:Models:m:PreferredBatchSizes holds 64, above the max batch size 16")]
     [InlineData("MaxBatchSise", "16", "Inference:Models:m:MaxBatchSise is not a model setting")]
+    [InlineData("Instances", "0", "Inference:Models:m:Instances")]
     public void FromConfiguration_BadValue_ErrorNamingTheKey(string key, string value, string fragment)
     {
         var settings = new Dictionary<string, string?> { ["Inference:Models:m:MaxBatchSize"] = "16", [$"Inference:Models:m:{key}"] = value };
@@ -100,6 +102,29 @@ public sealed class ServingConfigTests : IAsyncLifetime
 
         Assert.Contains(errors, e => e.Contains(fragment, StringComparison.Ordinal));
         Assert.False(configs.ContainsKey("m") && key != "MaxBatchSise");
+    }
+
+    [Theory]
+    [InlineData("""[{"count": 3}]""", 3)]
+    [InlineData("""[{"count": 2, "kind": "KIND_CPU"}, {}]""", 3)]
+    public void FromTritonJson_InstanceGroup_SetsConcurrentBatches(string groups, int expected)
+    {
+        var json = $$"""{"max_batch_size": 8, "dynamic_batching": {}, "instance_group": {{groups}}}""";
+
+        var config = ServingConfigParser.FromTritonJson(json, "m", new ModelServingConfig(VersionPolicy.LatestN(1), BatchingSettings.Off));
+
+        Assert.Equal(expected, config.Batching.Instances);
+    }
+
+    [Fact]
+    public void FromTritonJson_InstanceGroupCountZero_InvalidArgumentNamingTheField()
+    {
+        var ex = Assert.Throws<Grpc.Core.RpcException>(() => ServingConfigParser.FromTritonJson(
+            """{"max_batch_size": 8, "dynamic_batching": {}, "instance_group": [{"count": 0}]}""", "m",
+            new ModelServingConfig(VersionPolicy.LatestN(1), BatchingSettings.Off)));
+
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("config.instance_group.count", ex.Status.Detail);
     }
 
     [Fact]

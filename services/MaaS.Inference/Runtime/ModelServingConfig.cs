@@ -56,6 +56,12 @@ public sealed record BatchingSettings(int MaxBatchSize, IReadOnlyList<int> Prefe
     /// <summary>Whether requests may share a run.</summary>
     public bool Enabled => MaxBatchSize > 1;
 
+    /// <summary>
+    /// Batches that may run at once (Triton's instance_group count). Two by default: with one, the next batch
+    /// waits for the running one and a 2-core machine computes on one core while the other only parses requests.
+    /// </summary>
+    public int Instances { get; init; } = 2;
+
     /// <summary>Equal when every setting is (a record alone would compare the list by reference).</summary>
     public bool Equals(BatchingSettings? other) =>
         other is not null && MaxBatchSize == other.MaxBatchSize && MaxQueueDelay == other.MaxQueueDelay

@@ -40,6 +40,7 @@ public static class ServerInfo
         {
             properties["max_queue_delay_microseconds"] = ((long)b.MaxQueueDelay.TotalMicroseconds).ToString(CultureInfo.InvariantCulture);
             properties["preferred_batch_size"] = string.Join(",", b.PreferredBatchSizes);
+            properties["instances"] = b.Instances.ToString(CultureInfo.InvariantCulture);
             properties["max_queue_size"] = b.MaxQueueSize.ToString(CultureInfo.InvariantCulture);
         }
         return properties;

@@ -23,7 +23,10 @@ public static class ServingConfigParser
     /// <summary>Most versions a latest:N policy may hold.</summary>
     public const int MaxLatestVersions = 64;
 
-    private static readonly string[] ModelKeys = ["VersionPolicy", "MaxBatchSize", "PreferredBatchSizes", "MaxQueueDelayMicroseconds", "MaxQueueSize"];
+    private static readonly string[] ModelKeys = ["VersionPolicy", "MaxBatchSize", "PreferredBatchSizes", "MaxQueueDelayMicroseconds", "MaxQueueSize", "Instances"];
+
+    /// <summary>Most batches of one version that may run at once.</summary>
+    public const int MaxInstances = 64;
 
     // Fields of a full Triton model config that say nothing this server acts on; accepted so that a
     // client's existing config.pbtxt-as-JSON loads, while a misspelt field is still refused.
@@ -59,6 +62,7 @@ public static class ServingConfigParser
             var maxBatch = Int(model, "MaxBatchSize", 0, MaxBatchSizeLimit, 0, errors);
             var delay = Int(model, "MaxQueueDelayMicroseconds", 0, MaxQueueDelayLimitMicroseconds, 0, errors);
             var queue = Int(model, "MaxQueueSize", 1, MaxQueueSizeLimit, BatchingSettings.DefaultMaxQueueSize, errors);
+            var instances = Int(model, "Instances", 1, MaxInstances, BatchingSettings.Off.Instances, errors);
             var preferred = PreferredFromConfiguration(model.GetSection("PreferredBatchSizes"), errors);
             if (errors.Count > count)
             {
@@ -70,7 +74,7 @@ public static class ServingConfigParser
                 continue;
             }
             var batching = maxBatch > 1
-                ? new BatchingSettings((int)maxBatch, preferred, TimeSpan.FromMicroseconds(delay), (int)queue)
+                ? new BatchingSettings((int)maxBatch, preferred, TimeSpan.FromMicroseconds(delay), (int)queue) { Instances = (int)instances }
                 : BatchingSettings.Off;
             result[model.Key] = new ModelServingConfig(policy, batching);
         }
@@ -174,8 +178,36 @@ public static class ServingConfigParser
                     batching = BatchingFromJson(dynamic, (int)max);
                 }
             }
+            if (root.TryGetProperty("instance_group", out var groups) && batching.Enabled)
+            {
+                batching = batching with { Instances = InstancesFromJson(groups) };
+            }
             return new ModelServingConfig(policy, batching);
         }
+    }
+
+    // Triton's instance_group: [{"count": 2, "kind": "KIND_CPU"}, …]; the counts add up (1 for a group without one).
+    private static int InstancesFromJson(JsonElement groups)
+    {
+        const string field = "config.instance_group";
+        if (groups.ValueKind != JsonValueKind.Array || groups.GetArrayLength() == 0)
+        {
+            throw Invalid(field, "must be a non-empty array of groups");
+        }
+        long total = 0;
+        foreach (var group in groups.EnumerateArray())
+        {
+            if (group.ValueKind != JsonValueKind.Object)
+            {
+                throw Invalid(field, "must hold objects such as {\"count\": 2}");
+            }
+            total += group.TryGetProperty("count", out var count) ? JsonInt(count, $"{field}.count", 1, MaxInstances) : 1;
+        }
+        if (total > MaxInstances)
+        {
+            throw Invalid(field, $"counts add up to {total}; at most {MaxInstances} instances");
+        }
+        return (int)total;
     }
 
     private static BatchingSettings BatchingFromJson(JsonElement dynamic, int max)

@@ -8,7 +8,9 @@ namespace MaaS.Inference.Runtime.Batching;
 /// <summary>
 /// Dynamic batching of one model version (Triton's dynamic_batcher). Requests wait in a bounded queue; one
 /// consumer forms a batch as soon as the rows pending reach a preferred batch size or the maximum, or when the
-/// oldest request has waited the maximum queue delay, runs it once and splits the outputs back. Only requests
+/// oldest request has waited the maximum queue delay, runs it once and splits the outputs back. Up to
+/// <see cref="BatchingSettings.Instances"/> batches run at once; while all are busy, the queue keeps filling, so
+/// the next batch is larger. Only requests
 /// whose inputs have the same datatypes and the same shapes apart from dimension 0 share a run; a request that
 /// cannot be batched (BYTES, scalars, inputs of different row counts, more rows than the maximum) runs alone.
 /// A request cancelled or past its deadline while queued leaves the queue without running.
@@ -29,6 +31,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly long maxDelayTicks;
     private readonly string what;
     private readonly Task consumer;
+    private readonly SemaphoreSlim instances;
+    private readonly int instanceCount;
     private bool consumerWaiting;
     private bool completing;
     private bool flushing;
@@ -37,7 +41,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     /// <param name="model">Model name, for sentences.</param>
     /// <param name="version">Version, for sentences.</param>
     /// <param name="settings">Maximum batch size (rows), preferred sizes, maximum queue delay and queue size (requests; 0 = <see cref="DefaultMaxQueueSize"/>).</param>
-    /// <param name="run">Runs one batch; called by one thread at a time.</param>
+    /// <param name="run">Runs one batch; called by up to <see cref="BatchingSettings.Instances"/> threads at a time.</param>
     /// <param name="onBatch">Told about every run (batch size, queue and compute time) before its requests are answered.</param>
     public DynamicBatcher(string model, long version, BatchingSettings settings,
         Func<BatchInputs, CancellationToken, BatchOutputs> run, Action<BatchExecution>? onBatch = null)
@@ -53,6 +57,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
         maxQueueSize = settings.MaxQueueSize > 0 ? settings.MaxQueueSize : DefaultMaxQueueSize;
         preferred = settings.PreferredBatchSizes.Where(size => size > 0 && size <= maxBatchSize).ToHashSet();
         maxDelayTicks = settings.MaxQueueDelay <= TimeSpan.Zero ? 0 : (long)(settings.MaxQueueDelay.TotalSeconds * Stopwatch.Frequency);
+        instanceCount = Math.Max(1, settings.Instances);
+        instances = new SemaphoreSlim(instanceCount, instanceCount);
         consumer = Task.Run(ConsumeAsync);
     }
 
@@ -167,6 +173,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         Complete();
         await consumer.ConfigureAwait(false);
         wakeup.Dispose();
+        instances.Dispose();
     }
 
     // Inputs in name order, so that requests listing them differently still match; the key says which requests may share
@@ -207,24 +214,35 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
     private async Task ConsumeAsync()
     {
-        var members = new List<Pending>();
         while (true)
         {
+            // A free instance first: while every instance runs, requests gather into the next, larger batch.
+            await instances.WaitAsync().ConfigureAwait(false);
+            var members = new List<Pending>();
             TimeSpan wait;
+            bool done;
             lock (gate)
             {
                 wait = Form(members);
-                if (members.Count == 0)
+                done = members.Count == 0 && completing && queue.Count == 0;
+                if (members.Count == 0 && !done)
                 {
-                    if (completing && queue.Count == 0)
-                    {
-                        return;
-                    }
                     consumerWaiting = true;
                 }
             }
+            if (done)
+            {
+                instances.Release();
+                // Every running batch ends before the batcher counts as drained.
+                for (var i = 0; i < instanceCount; i++)
+                {
+                    await instances.WaitAsync().ConfigureAwait(false);
+                }
+                return;
+            }
             if (members.Count == 0)
             {
+                instances.Release();
                 await wakeup.WaitAsync(wait).ConfigureAwait(false);
                 lock (gate)
                 {
@@ -232,8 +250,17 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 }
                 continue;
             }
-            Execute(members);
-            members.Clear();
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    Execute(members);
+                }
+                finally
+                {
+                    instances.Release();
+                }
+            });
         }
     }
 
