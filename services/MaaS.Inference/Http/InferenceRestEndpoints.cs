@@ -12,7 +12,7 @@ namespace MaaS.Inference.Http;
 /// <summary>
 /// The REST twins of the gRPC service (KServe V2 JSON): the same repository and the same engine, so a
 /// request is validated the same way whichever door it comes in by. Errors are {"error": "sentence"}
-/// with 400 (invalid), 404 (not found), 413 (over Inference:MaxRequestBytes) or 503 (not ready).
+/// with 400 (invalid), 404 (not found), 413 (over Inference:MaxRequestBytes), 429 (batching queue full) or 503 (not ready).
 /// </summary>
 public static class InferenceRestEndpoints
 {
@@ -485,7 +485,8 @@ public static class InferenceRestEndpoints
         StatusCode.InvalidArgument => StatusCodes.Status400BadRequest,
         StatusCode.NotFound => StatusCodes.Status404NotFound,
         StatusCode.FailedPrecondition or StatusCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
-        StatusCode.ResourceExhausted => StatusCodes.Status413PayloadTooLarge,
+        // Oversized bodies are refused with 413 before this; what is left is a full queue.
+        StatusCode.ResourceExhausted => StatusCodes.Status429TooManyRequests,
         StatusCode.Cancelled => StatusCodes.Status499ClientClosedRequest,
         _ => StatusCodes.Status500InternalServerError,
     }, ex.Status.Detail);
