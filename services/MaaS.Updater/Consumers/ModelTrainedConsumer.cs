@@ -51,20 +51,22 @@ public sealed partial class ModelTrainedConsumer(
             Promoted = decision.Promoted,
             Reason = decision.Reason,
         };
-        store.RecordDecision(record, retrain.Model, new EvaluationCompleted
-        {
-            CorrelationId = trained.CorrelationId,
-            ModelName = retrain.Model,
-            ChampionVersion = champion,
-            ChallengerVersion = trained.Version,
-            Metric = GateDecision.Metric,
-            ChampionScore = decision.ChampionScore,
-            ChallengerScore = decision.ChallengerScore,
-            Promoted = decision.Promoted,
-            Reason = decision.Reason,
-        });
+        store.RecordDecision(record, retrain.Model, Announce(record, retrain.Model, trained.CorrelationId));
         LogDecided(logger, retrain.Model, trained.Version, champion, decision.Promoted, decision.Reason);
     }
+
+    private static EvaluationCompleted Announce(Decision decision, string model, string correlationId) => new()
+    {
+        CorrelationId = correlationId,
+        ModelName = model,
+        ChampionVersion = decision.ChampionVersion,
+        ChallengerVersion = decision.ChallengerVersion,
+        Metric = decision.Metric,
+        ChampionScore = decision.ChampionScore,
+        ChallengerScore = decision.ChallengerScore,
+        Promoted = decision.Promoted,
+        Reason = decision.Reason,
+    };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Gate for {Model}: challenger {Challenger} vs champion {Champion}: promoted={Promoted} ({Reason})")]
     private static partial void LogDecided(ILogger logger, string model, long challenger, long champion, bool promoted, string reason);
