@@ -14,4 +14,7 @@ public abstract record MeshMessage
 
     /// <summary>Correlation id shared by the chain of messages of one update.</summary>
     public string CorrelationId { get; init; } = "";
+
+    /// <summary>Version of this message's shape; a consumer can tell an older payload from a newer one.</summary>
+    public int SchemaVersion { get; init; } = 1;
 }

@@ -29,6 +29,22 @@ public sealed record TrainModel : MeshMessage
     public long Seed { get; init; }
     /// <summary>Version to warm-start from; 0 = fresh.</summary>
     public long WarmStartVersion { get; init; }
+    /// <summary>Task: regression, binary_classification, multiclass_classification; empty = from the architecture.</summary>
+    public string Task { get; init; } = "";
+    /// <summary>Hidden layer sizes of an MLP.</summary>
+    public IReadOnlyList<int> HiddenSizes { get; init; } = [];
+    /// <summary>Hidden activation of an MLP: relu, tanh, sigmoid.</summary>
+    public string Activation { get; init; } = "";
+    /// <summary>SGD momentum.</summary>
+    public double Momentum { get; init; }
+    /// <summary>Weight decay.</summary>
+    public double WeightDecay { get; init; }
+    /// <summary>Mini-batch size; 0 = full batch.</summary>
+    public int BatchSize { get; init; }
+    /// <summary>Share of rows held out for validation.</summary>
+    public double ValidationSplit { get; init; }
+    /// <summary>Standardise features inside the graph; null = the trainer's default.</summary>
+    public bool? Standardize { get; init; }
 }
 
 /// <summary>Event: a training job changed state.</summary>

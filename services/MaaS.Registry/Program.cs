@@ -1,4 +1,5 @@
 using MaaS.Registry;
+using MaaS.Registry.Market;
 using MaaS.Registry.Services;
 using MaaS.ServiceDefaults;
 
@@ -11,6 +12,7 @@ builder.AddRegistry();
 var app = builder.Build();
 
 app.MapGrpcService<RegistryGrpcService>();
+app.MapGrpcService<MarketGrpcService>();
 app.MapMeshDefaults();
 
 app.Run();

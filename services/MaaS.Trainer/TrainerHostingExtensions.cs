@@ -36,7 +36,7 @@ public static class TrainerHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<JobEvents>());
 
         services.AddSingleton<ExportVerifier>();
-        services.AddSingleton<LinearRegressionTrainer>();
+        services.AddSingleton<ModelTrainer>();
         services.AddSingleton<RegistryGateway>();
         services.AddSingleton<TrainingJobRunner>();
         services.AddHostedService<JobWorker>();

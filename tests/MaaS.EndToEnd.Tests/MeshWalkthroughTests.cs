@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Inference;
@@ -97,6 +98,64 @@ public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<Mes
 
         var notFound = await http.PostAsJsonAsync("v2/models/no-such-model/infer", Body("input", "FP32", [1, 1], [1f]));
         Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
+
+        // The alias history answers "what served at time T", and one call rolls production back.
+        var history = (await registry.GetAliasHistoryAsync(new GetAliasHistoryRequest { ModelName = "linear-regression", Alias = "production" })).Entries;
+        var promotion = history.Last(e => e.ToVersion == 2);
+        var justBefore = Timestamp.FromDateTimeOffset(promotion.At.ToDateTimeOffset().AddMilliseconds(-1));
+        var served = await registry.GetServingVersionAsync(new GetServingVersionRequest { ModelName = "linear-regression", At = justBefore });
+        Assert.Equal(1, served.Version);
+        var rollback = await registry.RollbackAsync(new RollbackRequest { ModelName = "linear-regression", Reason = "e2e", Actor = "e2e" });
+        Assert.Equal((1L, 2L), (rollback.Version, rollback.PreviousVersion));
+        var afterRollback = await WaitForDefaultVersionAsync(inference, "linear-regression", "1");
+        AssertLine(afterRollback, slope: 2);
+    }
+
+    [Fact]
+    public async Task Market_FindInstallDeployAndCallThroughGateway_AnswersLikeTheCard()
+    {
+        using var channel = GrpcChannel.ForAddress(mesh.GatewayGrpc);
+        var market = new MarketService.MarketServiceClient(channel);
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+
+        var found = await market.SearchMarketAsync(new SearchMarketRequest { Task = "regression", Kind = MarketEntryKind.Model });
+        Assert.Contains(found.Entries, e => e.Name == "seed-line");
+        var installed = await market.InstallMarketModelAsync(new InstallMarketModelRequest
+        {
+            EntryName = "seed-line", ModelName = "market-line", Deploy = true, Actor = "e2e",
+        });
+        Assert.Equal(1, installed.Version.Version);
+
+        var answer = await WaitForDefaultVersionAsync(inference, "market-line", "1");
+        AssertLine(answer, slope: 2);
+
+        var again = await Assert.ThrowsAsync<RpcException>(() => market.InstallMarketModelAsync(new InstallMarketModelRequest
+        {
+            EntryName = "seed-line", ModelName = "market-line",
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
+    }
+
+    /// <summary>Calls the default version until the expected one answers: replicas and the gateway learn of a change within a poll.</summary>
+    private static async Task<ModelInferResponse> WaitForDefaultVersionAsync(GRPCInferenceService.GRPCInferenceServiceClient inference, string model, string version)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                var response = await inference.ModelInferAsync(new ModelInferRequest
+                {
+                    ModelName = model, Id = "e2e", Inputs = { Tensor("input", [4, 1], 0f, 1f, 2f, 3f) },
+                });
+                if (response.ModelVersion == version) return response;
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unavailable && DateTime.UtcNow < deadline)
+            {
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"{model} version {version} never became the default");
+            await Task.Delay(200);
+        }
     }
 
     [Fact]

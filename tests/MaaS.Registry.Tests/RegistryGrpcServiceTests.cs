@@ -1,20 +1,22 @@
 using System.Text;
 using Grpc.Core;
 using MaaS.Contracts;
+using MaaS.Registry.Tests.Stores;
 using MaaS.Registry.V1;
 using MassTransit.Testing;
 using Microsoft.Data.Sqlite;
 
 namespace MaaS.Registry.Tests;
 
-public sealed class RegistryGrpcServiceTests
+/// <summary>Runs on every metadata store: <see cref="OnSqlite"/> and <see cref="OnPostgres"/> (a real PostgreSQL server).</summary>
+public abstract class RegistryGrpcServiceTests(RegistryStore store)
 {
     private const string Csv = "x1,x2,y\n1,2,3\n4,5,6.5\n-1,0.25,1e3\n";
 
     [Fact]
     public async Task CreateModel_TakenName_AlreadyExistsUnlessIfAbsent()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         var created = await host.CreateModelAsync("house-prices");
 
         var error = await Assert.ThrowsAsync<RpcException>(() => host.CreateModelAsync("house-prices"));
@@ -29,18 +31,18 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task CreateModel_UpperCaseName_InvalidArgumentNamingFieldAndRule()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
 
         var error = await Assert.ThrowsAsync<RpcException>(() => host.CreateModelAsync("House"));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("name must match ^[a-z0-9][a-z0-9._-]{0,63}$", error.Status.Detail);
+        Assert.Contains("name must match ^[a-z0-9][a-z0-9._-]{0,62}$ without '..'", error.Status.Detail);
     }
 
     [Fact]
     public async Task RegisterVersion_TwoStreamedArtifacts_NumbersThemOneAndTwoAndPublishesEvents()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("linear");
         var first = RegistryHost.Bytes(5000, seed: 1);
         var second = RegistryHost.Bytes(7000, seed: 2);
@@ -75,7 +77,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task RegisterVersion_DigestMismatch_InvalidArgumentAndNoVersionCreated()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("linear");
         var artifact = RegistryHost.Bytes(3000, seed: 3);
         var declared = RegistryHost.Sha256(RegistryHost.Bytes(3000, seed: 4));
@@ -93,7 +95,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task RegisterVersion_UnknownModel_NotFound()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
 
         var error = await Assert.ThrowsAsync<RpcException>(() => host.RegisterAsync("ghost", RegistryHost.Bytes(10, seed: 5)));
 
@@ -104,7 +106,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task RegisterVersion_ChunkBeforeManifest_InvalidArgument()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         using var call = host.Client.RegisterVersion();
 
         await call.RequestStream.WriteAsync(new RegisterVersionRequest { Chunk = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) });
@@ -118,7 +120,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task RegisterVersion_UnknownDatatypeOrBadDimension_InvalidArgumentNamingTensor()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("linear");
         var artifact = RegistryHost.Bytes(10, seed: 6);
         var badType = new VersionManifest { ModelName = "linear", ArtifactDigest = RegistryHost.Sha256(artifact) };
@@ -138,7 +140,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task RegisterVersion_ArtifactOverLimit_ResourceExhausted()
     {
-        await using var host = new RegistryHost(settings: new Dictionary<string, string> { ["Registry:MaxArtifactBytes"] = "4096" });
+        await using var host = new RegistryHost(store, settings: new Dictionary<string, string> { ["Registry:MaxArtifactBytes"] = "4096" });
         await host.CreateModelAsync("linear");
 
         var error = await Assert.ThrowsAsync<RpcException>(() => host.RegisterAsync("linear", RegistryHost.Bytes(5000, seed: 7)));
@@ -150,7 +152,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task DownloadArtifact_RegisteredVersion_ReturnsIdenticalBytesInChunks()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("mlp");
         var artifact = RegistryHost.Bytes(200_000, seed: 8);
         await host.RegisterAsync("mlp", artifact, chunkBytes: 30_000);
@@ -165,7 +167,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task DownloadArtifact_TamperedBlob_DataLoss()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("mlp");
         var artifact = RegistryHost.Bytes(1000, seed: 9);
         var version = await host.RegisterAsync("mlp", artifact);
@@ -181,7 +183,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task SetAlias_MovedTwice_GetVersionFollowsAliasAndAliasMovedCarriesFromAndTo()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("linear");
         await host.RegisterAsync("linear", RegistryHost.Bytes(100, seed: 10));
         await host.RegisterAsync("linear", RegistryHost.Bytes(100, seed: 11), lineage: new Lineage { TrainingJobId = "job-7" });
@@ -205,7 +207,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task SetAlias_SameTargetAgain_RecordsNoSecondMove()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("linear");
         await host.RegisterAsync("linear", RegistryHost.Bytes(100, seed: 12));
         var request = new SetAliasRequest { ModelName = "linear", Alias = "staging", Version = 1, Actor = "ops", Reason = "try" };
@@ -214,14 +216,14 @@ public sealed class RegistryGrpcServiceTests
         var again = await host.Client.SetAliasAsync(request);
 
         Assert.Equal(1, again.PreviousVersion);
-        Assert.Equal(1, CountRows(host, "SELECT COUNT(*) FROM alias_history;"));
-        Assert.Equal(1, CountRows(host, "SELECT COUNT(*) FROM outbox WHERE message_type = 'MaaS.Contracts.AliasMoved';"));
+        Assert.Equal(1, host.Count("SELECT COUNT(*) FROM alias_history;"));
+        Assert.Equal(1, host.Count("SELECT COUNT(*) FROM outbox WHERE message_type = 'MaaS.Contracts.AliasMoved';"));
     }
 
     [Fact]
     public async Task SetAlias_UnknownVersion_NotFound()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("linear");
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
@@ -234,7 +236,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task GetVersion_UnknownAlias_NotFoundNamingAlias()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         await host.CreateModelAsync("linear");
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
@@ -247,7 +249,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task UploadDataset_Csv_GetAndDownloadRoundTrip()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         var content = Encoding.UTF8.GetBytes(Csv);
 
         var uploaded = await host.UploadDatasetAsync("houses", content, digest: RegistryHost.Sha256(content));
@@ -267,7 +269,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task UploadDataset_SameContentTwice_NewVersionSharingOneBlob()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
         var content = Encoding.UTF8.GetBytes(Csv);
 
         var first = await host.UploadDatasetAsync("houses", content);
@@ -283,7 +285,7 @@ public sealed class RegistryGrpcServiceTests
     [Fact]
     public async Task UploadDataset_NonNumericCell_InvalidArgumentWithParserSentence()
     {
-        await using var host = new RegistryHost();
+        await using var host = new RegistryHost(store);
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             host.UploadDatasetAsync("houses", Encoding.UTF8.GetBytes("x,y\n1,2\n3,abc\n")));
@@ -301,30 +303,29 @@ public sealed class RegistryGrpcServiceTests
         var dataDirectory = Directory.CreateTempSubdirectory("maas-registry-outbox-").FullName;
         try
         {
-            await using (var away = new RegistryHost(dataDirectory, dispatchOutbox: false))
+            await using (var away = new RegistryHost(store, dataDirectory, dispatchOutbox: false))
             {
                 await away.CreateModelAsync("linear");
                 await away.RegisterAsync("linear", RegistryHost.Bytes(100, seed: 13), lineage: new Lineage { TrainingJobId = "job-9" });
-                Assert.Equal(1, CountRows(away, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL;"));
+                Assert.Equal(1, away.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND message_type = 'MaaS.Contracts.ModelVersionRegistered';"));
             }
 
-            await using var back = new RegistryHost(dataDirectory);
+            await using var back = new RegistryHost(store, dataDirectory);
             Assert.True(await back.Harness.Published.Any<ModelVersionRegistered>(m =>
                 m.Context.Message.ModelName == "linear" && m.Context.Message.TrainingJobId == "job-9"));
         }
         finally
         {
+            store.Release(dataDirectory);
             SqliteConnection.ClearAllPools();
             Directory.Delete(dataDirectory, recursive: true);
         }
     }
 
-    private static long CountRows(RegistryHost host, string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={host.DatabasePath};Mode=ReadOnly");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar());
-    }
+    /// <summary>On SQLite.</summary>
+    public sealed class OnSqlite() : RegistryGrpcServiceTests(RegistryStore.Sqlite);
+
+    /// <summary>On PostgreSQL.</summary>
+    [Collection(PostgresCollection.Name)]
+    public sealed class OnPostgres(PostgresServer server) : RegistryGrpcServiceTests(server);
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using MaaS.Registry.Tests.Stores;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults.Outbox;
 using MassTransit;
@@ -23,24 +24,40 @@ public sealed class RegistryHost : IAsyncDisposable
     private readonly WebApplicationFactory<Program> _factory;
     private readonly GrpcChannel _channel;
     private readonly bool _ownsDataDirectory;
+    private readonly RegistryStore _store;
 
-    /// <summary>Starts a host; pass <paramref name="dataDirectory"/> to reuse another host's state.</summary>
-    public RegistryHost(string? dataDirectory = null, bool dispatchOutbox = true, IDictionary<string, string>? settings = null)
+    /// <summary>Starts a host on SQLite; pass <paramref name="dataDirectory"/> to reuse another host's state.</summary>
+    public RegistryHost(string? dataDirectory = null, bool dispatchOutbox = true, IDictionary<string, string>? settings = null,
+        TimeProvider? clock = null)
+        : this(RegistryStore.Sqlite, dataDirectory, dispatchOutbox, settings, clock)
     {
+    }
+
+    /// <summary>Starts a host on <paramref name="store"/>; pass <paramref name="dataDirectory"/> to reuse another host's state.</summary>
+    public RegistryHost(RegistryStore store, string? dataDirectory = null, bool dispatchOutbox = true,
+        IDictionary<string, string>? settings = null, TimeProvider? clock = null)
+    {
+        _store = store;
         _ownsDataDirectory = dataDirectory is null;
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("maas-registry-tests-").FullName;
+        var storeSettings = store.Settings(DataDirectory);
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseSetting("Bus:Transport", "InMemory");
             builder.UseSetting("Mesh:GrpcPort", "1");
             builder.UseSetting("Mesh:DataDirectory", DataDirectory);
-            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            foreach (var (key, value) in storeSettings.Concat(settings ?? new Dictionary<string, string>()))
             {
                 builder.UseSetting(key, value);
             }
             builder.ConfigureTestServices(services =>
             {
                 services.AddMassTransitTestHarness();
+                if (clock is not null)
+                {
+                    // The registry stamps every change with this clock, so a test can place changes at known times.
+                    services.AddSingleton(clock);
+                }
                 if (!dispatchOutbox)
                 {
                     // Stands for a broker that is away: events must wait in the outbox.
@@ -74,6 +91,52 @@ public sealed class RegistryHost : IAsyncDisposable
     /// <summary>Creates a model.</summary>
     public async Task<Model> CreateModelAsync(string name) =>
         (await Client.CreateModelAsync(new CreateModelRequest { Name = name, Task = "regression" })).Model;
+
+    /// <summary>Creates a model with <paramref name="versions"/> registered versions (distinct artifacts).</summary>
+    public async Task CreateModelWithVersionsAsync(string name, int versions)
+    {
+        await CreateModelAsync(name);
+        for (var v = 1; v <= versions; v++)
+        {
+            await RegisterAsync(name, Bytes(64, seed: name.Aggregate(17, (h, c) => h * 31 + c) + v));
+        }
+    }
+
+    /// <summary>Points an alias at a version.</summary>
+    public Task<SetAliasResponse> SetAliasAsync(string model, string alias, long version, string actor = "ops", string reason = "test") =>
+        Client.SetAliasAsync(new SetAliasRequest { ModelName = model, Alias = alias, Version = version, Actor = actor, Reason = reason }).ResponseAsync;
+
+    /// <summary>The store the host runs on.</summary>
+    public RegistryStore Store => _store;
+
+    /// <summary>The events of type <typeparamref name="T"/> written to the outbox, oldest first (sent or not).</summary>
+    public List<T> OutboxEvents<T>() where T : MaaS.Contracts.MeshMessage =>
+        Rows($"SELECT payload FROM outbox WHERE message_type = '{typeof(T).FullName}' ORDER BY id;",
+            r => System.Text.Json.JsonSerializer.Deserialize<T>(r.GetString(0))!);
+
+    /// <summary>The first column of the first row of a query on the registry's database (SQL both stores accept).</summary>
+    public long Count(string sql)
+    {
+        using var connection = _store.Open(DataDirectory);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Every row of a query on the registry's database, mapped.</summary>
+    public List<T> Rows<T>(string sql, Func<System.Data.Common.DbDataReader, T> map)
+    {
+        using var connection = _store.Open(DataDirectory);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(map(reader));
+        }
+        return rows;
+    }
 
     /// <summary>Registers <paramref name="artifact"/> in chunks of <paramref name="chunkBytes"/>.</summary>
     public async Task<ModelVersion> RegisterAsync(string model, byte[] artifact, string? declaredDigest = null, int chunkBytes = 1000,
@@ -185,6 +248,7 @@ public sealed class RegistryHost : IAsyncDisposable
         await _factory.DisposeAsync();
         if (_ownsDataDirectory)
         {
+            _store.Release(DataDirectory);
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(DataDirectory, recursive: true); }
             catch (IOException) { /* a leftover temp folder is harmless */ }

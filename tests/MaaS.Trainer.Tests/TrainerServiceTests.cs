@@ -211,7 +211,8 @@ public sealed class TrainerServiceTests(TrainerFactory factory) : IClassFixture<
         var job = (await client.GetJobAsync(new GetJobRequest { JobId = "cmd-bad" })).Job;
         Assert.Equal(JobState.Failed, job.State);
         Assert.Contains("spec.epochs", job.Message);
-        Assert.False(await harness.Published.Any<Fault<TrainModel>>());
+        Assert.True(await harness.Consumed.Any<TrainModel>(m => m.Context.Message.JobId == "cmd-bad"));
+        Assert.False(await harness.Published.Any<Fault<TrainModel>>(new CancellationToken(canceled: true)));
     }
 
     [Fact]
@@ -237,6 +238,107 @@ public sealed class TrainerServiceTests(TrainerFactory factory) : IClassFixture<
         Assert.Equal("corr-cmd", job.CorrelationId);
         Assert.Equal("linear_regression", job.Spec.Architecture);
         Assert.True(await harness.Published.Any<ModelTrained>(m => m.Context.Message.JobId == "cmd-good" && m.Context.Message.CorrelationId == "corr-cmd"));
+    }
+
+    [Fact]
+    public async Task TrainModelCommand_MlpFields_JobCarriesThemIntoItsSpec()
+    {
+        var harness = factory.Services.GetTestHarness();
+        factory.Registry.AddDataset("cmd-mlp-data", TestData.Line(2, 1));
+
+        await harness.Bus.Publish(new TrainModel
+        {
+            JobId = "cmd-mlp",
+            ModelName = "cmd-mlp-model",
+            DatasetName = "cmd-mlp-data",
+            LabelColumn = "y",
+            Architecture = "mlp",
+            HiddenSizes = [8, 4],
+            Activation = "tanh",
+            Optimizer = "adam",
+            BatchSize = 16,
+            Epochs = 20,
+            LearningRate = 0.01,
+        });
+
+        Assert.True(await harness.Consumed.Any<TrainModel>(m => m.Context.Message.JobId == "cmd-mlp"));
+        var job = (await WatchToEnd("cmd-mlp"))[^1];
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Equal([8, 4], job.Spec.HiddenSizes);
+        Assert.Equal(("tanh", "adam", 16), (job.Spec.Activation, job.Spec.Optimizer, job.Spec.BatchSize));
+    }
+
+    [Theory]
+    [InlineData("hidden_sizes")]
+    [InlineData("loss")]
+    [InlineData("validation_split")]
+    public async Task SubmitJob_BadNewField_InvalidArgumentNamingIt(string field)
+    {
+        var spec = TestData.Spec();
+        switch (field)
+        {
+            case "hidden_sizes": spec.Architecture = "mlp"; break;
+            case "loss": spec.Loss = "cross_entropy"; break;
+            default: spec.ValidationSplit = 0.9; break;
+        }
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Submit(spec));
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("spec." + field, ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task SubmitJob_DeviceCuda_FailedPreconditionSayingWhy()
+    {
+        var spec = TestData.Spec();
+        spec.Device = "cuda";
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Submit(spec));
+
+        Assert.Equal(StatusCode.FailedPrecondition, ex.StatusCode);
+        Assert.Contains("libtorch-cpu", ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task SubmitJob_BatchLargerThanTheDataset_InvalidArgumentNamingBatchSize()
+    {
+        factory.Registry.AddDataset("small-data", TestData.Line(2, 1, rows: 10));
+        var spec = TestData.Spec(model: "small", dataset: "small-data");
+        spec.BatchSize = 11;
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Submit(spec));
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("spec.batch_size", ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task SubmitJob_MlpClassifier_RegistersLabelOutputClassesAndWarmStartsFromIt()
+    {
+        factory.Registry.AddDataset("moons", MaaS.MarketModels.SyntheticData.TwoMoons(rows: 200, noise: 0.15, seed: 1));
+        var spec = TestData.Classifier("binary_classification", "mlp", 40, 8);
+        spec.ModelName = "moons-mlp";
+        spec.DatasetName = "moons";
+        spec.ClassNames.Add(["upper", "lower"]);
+
+        var job = (await WatchToEnd(await Submit(spec)))[^1];
+
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.InRange(job.Metrics["val_accuracy"], 0.8, 1);
+        var (version, artifact) = factory.Registry.Version("moons-mlp", 1)!.Value;
+        Assert.Equal(["output", "label"], version.Outputs.Select(o => o.Name));
+        Assert.Equal(("FP32", "INT64"), (version.Outputs[0].Datatype, version.Outputs[1].Datatype));
+        Assert.Equal("upper,lower", version.Hyperparameters["classes"]);
+        Assert.Equal("8", version.Hyperparameters["hidden_sizes"]);
+        Assert.Equal("true", version.Hyperparameters["standardize"]);
+        Assert.Equal(["Sub", "Div"], global::Onnx.ModelProto.Parser.ParseFrom(artifact).Graph.Node.Take(2).Select(n => n.OpType));
+
+        spec.WarmStartVersion = 1;
+        var warm = (await WatchToEnd(await Submit(spec)))[^1];
+
+        Assert.Equal(JobState.Succeeded, warm.State);
+        Assert.Equal(1, factory.Registry.Version("moons-mlp", 2)!.Value.Version.Lineage.ParentVersion);
     }
 
     private async Task<string> Submit(TrainingSpec spec, string correlationId = "") =>

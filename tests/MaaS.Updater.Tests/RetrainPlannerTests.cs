@@ -36,6 +36,8 @@ public class RetrainPlannerTests
         champion.Hyperparameters.Add(new Dictionary<string, string>
         {
             ["epochs"] = "250", ["learning_rate"] = "0.05", ["seed"] = "9", ["feature_columns"] = "a,b", ["label_column"] = "y",
+            ["architecture"] = "mlp", ["hidden_sizes"] = "16,8", ["activation"] = "tanh", ["optimizer"] = "adam",
+            ["batch_size"] = "32", ["standardize"] = "true",
         });
         var columns = ChampionColumns.From(champion)!;
 
@@ -49,6 +51,10 @@ public class RetrainPlannerTests
         Assert.Equal("y", command.LabelColumn);
         Assert.Equal(("m-retrain", 3L), (command.DatasetName, command.DatasetVersion));
         Assert.Equal("job-1", command.CorrelationId);
+        Assert.Equal(("mlp", "adam", "tanh"), (command.Architecture, command.Optimizer, command.Activation));
+        Assert.Equal([16, 8], command.HiddenSizes);
+        Assert.Equal(32, command.BatchSize);
+        Assert.True(command.Standardize);
     }
 
     [Theory]

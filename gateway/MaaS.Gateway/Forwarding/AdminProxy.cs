@@ -21,6 +21,7 @@ public sealed partial class AdminProxy(
     public static readonly IReadOnlyDictionary<string, string> Services = new Dictionary<string, string>
     {
         ["maas.registry.v1.RegistryService"] = nameof(ServiceUrlsOptions.Registry),
+        ["maas.registry.v1.MarketService"] = nameof(ServiceUrlsOptions.Registry),
         ["maas.trainer.v1.TrainerService"] = nameof(ServiceUrlsOptions.Trainer),
         ["maas.updater.v1.UpdaterService"] = nameof(ServiceUrlsOptions.Updater),
     };

@@ -1,3 +1,4 @@
+using MaaS.ServiceDefaults.Registry;
 using System.Globalization;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -105,9 +106,9 @@ public sealed partial class RoutingPoller(
     {
         try
         {
-            var list = await client.ListModelsAsync(new ListModelsRequest(), deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
+            var models = await client.ListAllModelsAsync(deadline, ct);
             var aliases = new Dictionary<string, IReadOnlyDictionary<string, long>>(StringComparer.Ordinal);
-            foreach (var model in list.Models)
+            foreach (var model in models)
             {
                 aliases[model.Name] = new Dictionary<string, long>(model.Aliases, StringComparer.Ordinal);
             }

@@ -1,3 +1,4 @@
+using MaaS.ServiceDefaults.Registry;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Grpc.Core;
@@ -84,10 +85,10 @@ public sealed partial class RegistrySync(
         try
         {
             var client = Client();
-            ListModelsResponse list;
+            List<Model> listed;
             try
             {
-                list = await client.ListModelsAsync(new ListModelsRequest(), deadline: DateTime.UtcNow + ListDeadline, cancellationToken: cancellationToken);
+                listed = await client.ListAllModelsAsync(ListDeadline, cancellationToken);
             }
             catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -96,12 +97,12 @@ public sealed partial class RegistrySync(
             }
 
             var complete = true;
-            foreach (var model in list.Models)
+            foreach (var model in listed)
             {
                 complete &= await SyncModelAsync(client, model, cancellationToken);
             }
 
-            var known = list.Models.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+            var known = listed.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
             foreach (var gone in repository.Models.Values.Where(m => !known.Contains(m.Name) && !m.Local).Select(m => m.Name).ToList())
             {
                 repository.RemoveModel(gone);
@@ -111,7 +112,7 @@ public sealed partial class RegistrySync(
             {
                 if (!repository.IsReady)
                 {
-                    LogFirstSync(logger, list.Models.Count);
+                    LogFirstSync(logger, listed.Count);
                 }
                 repository.MarkSynced();
             }
@@ -261,8 +262,7 @@ public sealed partial class RegistrySync(
         IReadOnlyList<ModelVersion> versions;
         try
         {
-            versions = (await client.ListVersionsAsync(new ListVersionsRequest { ModelName = model.Name },
-                deadline: DateTime.UtcNow + ListDeadline, cancellationToken: cancellationToken)).Versions;
+            versions = await client.ListAllVersionsAsync(model.Name, ListDeadline, cancellationToken);
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {

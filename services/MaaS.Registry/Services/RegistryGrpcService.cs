@@ -1,46 +1,32 @@
-using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
+using MaaS.Registry.Operations;
 using MaaS.Registry.Storage;
 using MaaS.Registry.V1;
 using MaaS.Registry.Validation;
 using MaaS.ServiceDefaults;
-using MaaS.ServiceDefaults.Data;
-using MaaS.ServiceDefaults.Outbox;
-using Microsoft.Extensions.Options;
 
 namespace MaaS.Registry.Services;
 
-/// <summary>The registry's gRPC API (maas.registry.v1.RegistryService).</summary>
-public sealed partial class RegistryGrpcService(
+/// <summary>
+/// The registry's gRPC API (maas.registry.v1.RegistryService). Reads go to the stores; every change goes
+/// through <see cref="RegistryOperations"/>, which the market uses too.
+/// </summary>
+public sealed class RegistryGrpcService(
+    RegistryOperations operations,
     ModelStore models,
     DatasetStore datasets,
+    DeploymentStore deployments,
     IBlobStore blobs,
-    BlobCommitter committer,
-    OutboxSignal outbox,
-    IOptions<RegistryOptions> options,
-    ILogger<RegistryGrpcService> logger) : RegistryService.RegistryServiceBase
+    TimeProvider clock) : RegistryService.RegistryServiceBase
 {
     private const int DownloadChunkBytes = 64 * 1024;
-    private const string CsvFormat = "csv";
-
-    // Invalid UTF-8 must be refused, not silently turned into replacement characters.
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private const string ModelPages = "models", VersionPages = "versions", HistoryPages = "alias-history",
+        DatasetPages = "datasets", DatasetVersionPages = "dataset-versions", DeploymentPages = "deployments";
 
     /// <inheritdoc />
-    public override async Task<CreateModelResponse> CreateModel(CreateModelRequest request, ServerCallContext context)
-    {
-        RequestRules.Name("name", request.Name);
-        RequestRules.MaxLength("description", request.Description, RequestRules.MaxDescriptionLength);
-        RequestRules.MaxLength("task", request.Task, RequestRules.MaxShortTextLength);
-        var (model, created) = await models.CreateModelAsync(request.Name, request.Description, request.Task, request.IfAbsent,
-            context.CancellationToken);
-        if (created)
-        {
-            LogModelCreated(logger, model.Name);
-        }
-        return new CreateModelResponse { Model = model };
-    }
+    public override async Task<CreateModelResponse> CreateModel(CreateModelRequest request, ServerCallContext context) =>
+        new() { Model = (await operations.CreateModelAsync(request, context.CancellationToken)).Model };
 
     /// <inheritdoc />
     public override async Task<GetModelResponse> GetModel(GetModelRequest request, ServerCallContext context)
@@ -54,8 +40,21 @@ public sealed partial class RegistryGrpcService(
     /// <inheritdoc />
     public override async Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
-        var response = new ListModelsResponse();
-        response.Models.AddRange(await models.ListModelsAsync(context.CancellationToken));
+        var page = await SearchAsync("", request.NamePrefix, request.Tag, request.Task, request.Alias, request.PageSize, request.PageToken,
+            context.CancellationToken);
+        var response = new ListModelsResponse { NextPageToken = NextToken(page, ModelPages, m => m.Name) };
+        response.Models.AddRange(page.Items);
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override async Task<SearchModelsResponse> SearchModels(SearchModelsRequest request, ServerCallContext context)
+    {
+        RequestRules.MaxLength("query", request.Query, RequestRules.MaxShortTextLength);
+        var page = await SearchAsync(request.Query, request.NamePrefix, request.Tag, request.Task, request.Alias, request.PageSize,
+            request.PageToken, context.CancellationToken);
+        var response = new SearchModelsResponse { NextPageToken = NextToken(page, ModelPages, m => m.Name) };
+        response.Models.AddRange(page.Items);
         return response;
     }
 
@@ -69,36 +68,10 @@ public sealed partial class RegistryGrpcService(
         {
             throw MeshErrors.InvalidArgument("The first message of RegisterVersion must be the manifest; the artifact chunks follow it.");
         }
-        var manifest = requestStream.Current.Manifest;
-        RequestRules.Manifest(manifest);
-        // Checked before the upload so an unknown model costs no transfer; checked again in the transaction.
-        if (!await models.ModelExistsAsync(manifest.ModelName, cancellationToken))
-        {
-            throw MeshErrors.NotFound($"Model '{manifest.ModelName}' does not exist; create it before registering versions.");
-        }
-
-        var limit = options.Value.MaxArtifactBytes;
-        await using var upload = blobs.BeginUpload(limit);
-        await ReceiveChunksAsync(requestStream, r => r.PayloadCase == RegisterVersionRequest.PayloadOneofCase.Chunk ? r.Chunk : null,
-            upload, "artifact", "Registry:MaxArtifactBytes", cancellationToken);
-        if (upload.Length == 0)
-        {
-            throw MeshErrors.InvalidArgument("The artifact is empty; send its bytes as chunk messages after the manifest.");
-        }
-        try
-        {
-            await upload.CompleteAsync(manifest.ArtifactDigest, cancellationToken);
-        }
-        catch (BlobDigestMismatchException ex)
-        {
-            LogDigestMismatch(logger, manifest.ModelName, ex.Declared, ex.Computed);
-            throw MeshErrors.InvalidArgument(
-                $"manifest.artifact_digest {ex.Declared} does not match the sha256 of the {upload.Length} bytes received, {ex.Computed}; nothing was registered.");
-        }
-
-        var version = await committer.CommitAsync(upload, (blob, ct) => models.InsertVersionAsync(manifest, blob, ct));
-        outbox.Notify();
-        LogVersionRegistered(logger, version.ModelName, version.Version, version.ArtifactDigest, version.ArtifactSize);
+        var version = await operations.RegisterVersionAsync(requestStream.Current.Manifest,
+            (upload, ct) => ReceiveChunksAsync(requestStream,
+                r => r.PayloadCase == RegisterVersionRequest.PayloadOneofCase.Chunk ? r.Chunk : null, upload, ct),
+            cancellationToken);
         return new RegisterVersionResponse { Version = version };
     }
 
@@ -127,9 +100,12 @@ public sealed partial class RegistryGrpcService(
     public override async Task<ListVersionsResponse> ListVersions(ListVersionsRequest request, ServerCallContext context)
     {
         RequestRules.Name("model_name", request.ModelName);
+        var size = RequestRules.PageSize("page_size", request.PageSize);
+        var after = PageTokens.DecodeNumber("page_token", request.PageToken, VersionPages, 0);
         await RequireModelAsync(request.ModelName, context.CancellationToken);
-        var response = new ListVersionsResponse();
-        response.Versions.AddRange(await models.ListVersionsAsync(request.ModelName, context.CancellationToken));
+        var page = await models.ListVersionsAsync(request.ModelName, after, size, context.CancellationToken);
+        var response = new ListVersionsResponse { NextPageToken = NextToken(page, VersionPages, v => v.Version) };
+        response.Versions.AddRange(page.Items);
         return response;
     }
 
@@ -146,28 +122,56 @@ public sealed partial class RegistryGrpcService(
     }
 
     /// <inheritdoc />
-    public override async Task<SetAliasResponse> SetAlias(SetAliasRequest request, ServerCallContext context)
+    public override Task<SetAliasResponse> SetAlias(SetAliasRequest request, ServerCallContext context) =>
+        operations.SetAliasAsync(request, context.CancellationToken);
+
+    /// <inheritdoc />
+    public override Task<DeleteAliasResponse> DeleteAlias(DeleteAliasRequest request, ServerCallContext context) =>
+        operations.DeleteAliasAsync(request, context.CancellationToken);
+
+    /// <inheritdoc />
+    public override async Task<GetAliasHistoryResponse> GetAliasHistory(GetAliasHistoryRequest request, ServerCallContext context)
     {
         RequestRules.Name("model_name", request.ModelName);
-        RequestRules.Name("alias", request.Alias);
-        RequestRules.Version("version", request.Version, 1);
-        RequestRules.MaxLength("reason", request.Reason, RequestRules.MaxLongTextLength);
-        RequestRules.MaxLength("actor", request.Actor, RequestRules.MaxShortTextLength);
-        var change = await models.SetAliasAsync(request.ModelName, request.Alias, request.Version, request.Actor, request.Reason,
-            context.CancellationToken);
-        if (change.Moved)
+        RequestRules.OptionalName("alias", request.Alias);
+        var size = RequestRules.PageSize("page_size", request.PageSize);
+        var before = PageTokens.DecodeNumber("page_token", request.PageToken, HistoryPages, long.MaxValue);
+        await RequireModelAsync(request.ModelName, context.CancellationToken);
+        var page = await models.GetAliasHistoryAsync(request.ModelName, request.Alias, before, size, context.CancellationToken);
+        var response = new GetAliasHistoryResponse { NextPageToken = NextToken(page, HistoryPages, e => e.Id) };
+        response.Entries.AddRange(page.Items.Select(e => e.Entry));
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override async Task<GetServingVersionResponse> GetServingVersion(GetServingVersionRequest request, ServerCallContext context)
+    {
+        RequestRules.Name("model_name", request.ModelName);
+        var alias = request.Alias.Length == 0 ? RegistryOperations.DefaultAlias : request.Alias;
+        RequestRules.Name("alias", alias);
+        DateTimeOffset at;
+        try
         {
-            outbox.Notify();
-            LogAliasMoved(logger, request.ModelName, request.Alias, change.PreviousVersion, request.Version, request.Actor, request.Reason);
+            at = request.At is null ? clock.GetUtcNow() : request.At.ToDateTimeOffset();
         }
-        return new SetAliasResponse
+        catch (InvalidOperationException)
+        {
+            throw MeshErrors.InvalidArgument("at must be a valid timestamp between years 1 and 9999 with nanos 0-999999999.");
+        }
+        await RequireModelAsync(request.ModelName, context.CancellationToken);
+        var change = await models.GetAliasChangeAtAsync(request.ModelName, alias, at, context.CancellationToken);
+        return new GetServingVersionResponse
         {
             ModelName = request.ModelName,
-            Alias = request.Alias,
-            Version = request.Version,
-            PreviousVersion = change.PreviousVersion,
+            Alias = alias,
+            Version = change?.ToVersion ?? 0,
+            Since = change,
         };
     }
+
+    /// <inheritdoc />
+    public override Task<RollbackResponse> Rollback(RollbackRequest request, ServerCallContext context) =>
+        operations.RollbackAsync(request, context.CancellationToken);
 
     /// <inheritdoc />
     public override async Task<UploadDatasetResponse> UploadDataset(IAsyncStreamReader<UploadDatasetRequest> requestStream,
@@ -179,39 +183,10 @@ public sealed partial class RegistryGrpcService(
         {
             throw MeshErrors.InvalidArgument("The first message of UploadDataset must be the manifest; the file chunks follow it.");
         }
-        var manifest = requestStream.Current.Manifest;
-        RequestRules.Name("manifest.name", manifest.Name);
-        if (manifest.Format.Length > 0 && manifest.Format != CsvFormat)
-        {
-            throw MeshErrors.InvalidArgument($"manifest.format must be 'csv' (or empty, meaning csv); it is '{manifest.Format}'.");
-        }
-        RequestRules.MaxLength("manifest.description", manifest.Description, RequestRules.MaxDescriptionLength);
-        if (manifest.Digest.Length > 0)
-        {
-            RequestRules.Digest("manifest.digest", manifest.Digest);
-        }
-
-        await using var upload = blobs.BeginUpload(options.Value.MaxDatasetBytes);
-        await ReceiveChunksAsync(requestStream, r => r.PayloadCase == UploadDatasetRequest.PayloadOneofCase.Chunk ? r.Chunk : null,
-            upload, "dataset", "Registry:MaxDatasetBytes", cancellationToken);
-        if (upload.Length == 0)
-        {
-            throw MeshErrors.InvalidArgument("The dataset is empty; send the CSV file as chunk messages after the manifest.");
-        }
-        try
-        {
-            await upload.CompleteAsync(manifest.Digest.Length > 0 ? manifest.Digest : null, cancellationToken);
-        }
-        catch (BlobDigestMismatchException ex)
-        {
-            throw MeshErrors.InvalidArgument(
-                $"manifest.digest {ex.Declared} does not match the sha256 of the {upload.Length} bytes received, {ex.Computed}; nothing was stored.");
-        }
-
-        var table = await ParseCsvAsync(upload, cancellationToken);
-        var dataset = await committer.CommitAsync(upload, (blob, ct) =>
-            datasets.InsertAsync(manifest.Name, CsvFormat, manifest.Description, blob, table.Rows.Count, table.Columns, ct));
-        LogDatasetUploaded(logger, dataset.Name, dataset.Version, dataset.RowCount, dataset.Digest);
+        var dataset = await operations.UploadDatasetAsync(requestStream.Current.Manifest,
+            (upload, ct) => ReceiveChunksAsync(requestStream,
+                r => r.PayloadCase == UploadDatasetRequest.PayloadOneofCase.Chunk ? r.Chunk : null, upload, ct),
+            cancellationToken);
         return new UploadDatasetResponse { Dataset = dataset };
     }
 
@@ -235,47 +210,94 @@ public sealed partial class RegistryGrpcService(
             context.CancellationToken);
     }
 
+    /// <inheritdoc />
+    public override async Task<ListDatasetsResponse> ListDatasets(ListDatasetsRequest request, ServerCallContext context)
+    {
+        RequestRules.OptionalName("name", request.Name);
+        RequestRules.NamePrefix("name_prefix", request.NamePrefix);
+        var size = RequestRules.PageSize("page_size", request.PageSize);
+        var response = new ListDatasetsResponse();
+        if (request.Name.Length > 0)
+        {
+            if (request.NamePrefix.Length > 0)
+            {
+                throw MeshErrors.InvalidArgument("Set name (the versions of one dataset) or name_prefix (the latest version of many), not both.");
+            }
+            var after = PageTokens.DecodeNumber("page_token", request.PageToken, DatasetVersionPages, 0);
+            var versions = await datasets.ListVersionsAsync(request.Name, after, size, context.CancellationToken);
+            if (versions.Items.Count == 0 && after == 0)
+            {
+                throw MeshErrors.NotFound($"Dataset '{request.Name}' does not exist.");
+            }
+            response.Datasets.AddRange(versions.Items);
+            response.NextPageToken = NextToken(versions, DatasetVersionPages, d => d.Version);
+            return response;
+        }
+        var afterName = PageTokens.DecodeName("page_token", request.PageToken, DatasetPages);
+        var latest = await datasets.ListLatestAsync(request.NamePrefix, afterName, size, context.CancellationToken);
+        response.Datasets.AddRange(latest.Items);
+        response.NextPageToken = NextToken(latest, DatasetPages, d => d.Name);
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override async Task<GetDeploymentResponse> GetDeployment(GetDeploymentRequest request, ServerCallContext context)
+    {
+        RequestRules.Name("model_name", request.ModelName);
+        return new GetDeploymentResponse { Deployment = await deployments.GetAsync(request.ModelName, context.CancellationToken) };
+    }
+
+    /// <inheritdoc />
+    public override Task<SetDeploymentResponse> SetDeployment(SetDeploymentRequest request, ServerCallContext context) =>
+        operations.SetDeploymentAsync(request, context.CancellationToken);
+
+    /// <inheritdoc />
+    public override async Task<GetDeploymentHistoryResponse> GetDeploymentHistory(GetDeploymentHistoryRequest request, ServerCallContext context)
+    {
+        RequestRules.Name("model_name", request.ModelName);
+        var size = RequestRules.PageSize("page_size", request.PageSize);
+        var before = PageTokens.DecodeNumber("page_token", request.PageToken, DeploymentPages, long.MaxValue);
+        var page = await deployments.GetHistoryAsync(request.ModelName, before, size, context.CancellationToken);
+        var response = new GetDeploymentHistoryResponse { NextPageToken = NextToken(page, DeploymentPages, d => d.Revision) };
+        response.Deployments.AddRange(page.Items);
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override Task<ArchiveVersionResponse> ArchiveVersion(ArchiveVersionRequest request, ServerCallContext context) =>
+        operations.ArchiveVersionAsync(request, context.CancellationToken);
+
+    /// <inheritdoc />
+    public override Task<DeleteVersionResponse> DeleteVersion(DeleteVersionRequest request, ServerCallContext context) =>
+        operations.DeleteVersionAsync(request, context.CancellationToken);
+
+    private async Task<Storage.Data.Page<Model>> SearchAsync(string text, string prefix, string tag, string task, string alias, int pageSize,
+        string pageToken, CancellationToken cancellationToken)
+    {
+        RequestRules.NamePrefix("name_prefix", prefix);
+        RequestRules.OptionalName("tag", tag);
+        RequestRules.MaxLength("task", task, RequestRules.MaxShortTextLength);
+        RequestRules.OptionalName("alias", alias);
+        var size = RequestRules.PageSize("page_size", pageSize);
+        var after = PageTokens.DecodeName("page_token", pageToken, ModelPages);
+        return await models.SearchModelsAsync(new ModelQuery(after, prefix, task, tag, alias, text, size), cancellationToken);
+    }
+
+    private static string NextToken<T>(Storage.Data.Page<T> page, string kind, Func<T, string> key) =>
+        page.More ? PageTokens.Encode(kind, key(page.Items[^1])) : "";
+
+    private static string NextToken<T>(Storage.Data.Page<T> page, string kind, Func<T, long> key) =>
+        page.More ? PageTokens.Encode(kind, key(page.Items[^1])) : "";
+
     /// <summary>Copies the chunk messages after the manifest into the upload.</summary>
     private static async Task ReceiveChunksAsync<TRequest>(IAsyncStreamReader<TRequest> requestStream, Func<TRequest, ByteString?> chunkOf,
-        IBlobUpload upload, string what, string limitSetting, CancellationToken cancellationToken)
+        IBlobUpload upload, CancellationToken cancellationToken)
     {
         while (await requestStream.MoveNext(cancellationToken))
         {
             var chunk = chunkOf(requestStream.Current)
                 ?? throw MeshErrors.InvalidArgument("Only chunk messages may follow the manifest; the manifest is sent once, first.");
-            try
-            {
-                await upload.WriteAsync(chunk.Memory, cancellationToken);
-            }
-            catch (BlobTooLargeException ex)
-            {
-                throw MeshErrors.ResourceExhausted($"The {what} exceeds the limit of {ex.Limit} bytes ({limitSetting}); nothing was stored.");
-            }
-        }
-    }
-
-    /// <summary>Parses the uploaded CSV with the mesh's one table parser; its sentence is the caller's answer.</summary>
-    private static async Task<NumericTable> ParseCsvAsync(IBlobUpload upload, CancellationToken cancellationToken)
-    {
-        string text;
-        try
-        {
-            await using var content = upload.OpenContent();
-            using var reader = new StreamReader(content, StrictUtf8, detectEncodingFromByteOrderMarks: false);
-            text = await reader.ReadToEndAsync(cancellationToken);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw MeshErrors.InvalidArgument("The dataset is not valid UTF-8 text; a CSV file of numbers with a header row is expected.");
-        }
-        try
-        {
-            // A UTF-8 byte order mark is not part of the first column's name.
-            return NumericTable.Parse(text.TrimStart('\uFEFF'));
-        }
-        catch (FormatException ex)
-        {
-            throw MeshErrors.InvalidArgument($"The dataset is not a numeric CSV table: {ex.Message}");
+            await upload.WriteAsync(chunk.Memory, cancellationToken);
         }
     }
 
@@ -330,19 +352,4 @@ public sealed partial class RegistryGrpcService(
     }
 
     private static RpcException ModelNotFound(string model) => MeshErrors.NotFound($"Model '{model}' does not exist.");
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} created")]
-    private static partial void LogModelCreated(ILogger logger, string model);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} version {Version} registered: artifact {Digest}, {Size} bytes")]
-    private static partial void LogVersionRegistered(ILogger logger, string model, long version, string digest, long size);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} registration refused: declared digest {Declared}, received {Computed}")]
-    private static partial void LogDigestMismatch(ILogger logger, string model, string declared, string computed);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} alias {Alias} moved from {From} to {To} by {Actor}: {Reason}")]
-    private static partial void LogAliasMoved(ILogger logger, string model, string alias, long from, long to, string actor, string reason);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dataset {Dataset} version {Version} stored: {Rows} rows, content {Digest}")]
-    private static partial void LogDatasetUploaded(ILogger logger, string dataset, long version, long rows, string digest);
 }

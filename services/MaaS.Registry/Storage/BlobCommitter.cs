@@ -3,10 +3,11 @@ namespace MaaS.Registry.Storage;
 /// <summary>
 /// Makes "artifact and metadata stored together or not at all" hold: the blob is moved into the store
 /// and its metadata committed under one process-wide gate; if the metadata fails, a blob this upload
-/// created and nothing references is removed again. The gate keeps a concurrent upload of the same
-/// bytes from committing metadata for a blob that is being rolled back.
+/// created and nothing references is removed again. Deleting metadata and then its unreferenced blob
+/// takes the same gate, so a concurrent upload of the same bytes can never end up pointing at a blob
+/// that is being removed.
 /// </summary>
-public sealed partial class BlobCommitter(IBlobStore blobs, RegistryDatabase database, ILogger<BlobCommitter> logger)
+public sealed partial class BlobCommitter(IBlobStore blobs, ModelStore references, ILogger<BlobCommitter> logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -17,7 +18,7 @@ public sealed partial class BlobCommitter(IBlobStore blobs, RegistryDatabase dat
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
-            var blob = upload.Commit();
+            var blob = await upload.CommitAsync(CancellationToken.None);
             try
             {
                 return await storeMetadata(blob, CancellationToken.None);
@@ -26,7 +27,7 @@ public sealed partial class BlobCommitter(IBlobStore blobs, RegistryDatabase dat
             {
                 if (blob.Created)
                 {
-                    await RemoveIfUnreferencedAsync(blob.Digest);
+                    await RemoveIfUnreferencedAsync(blob.Digest, LogRolledBack);
                 }
                 throw;
             }
@@ -37,31 +38,49 @@ public sealed partial class BlobCommitter(IBlobStore blobs, RegistryDatabase dat
         }
     }
 
-    private async Task RemoveIfUnreferencedAsync(string digest)
+    /// <summary>
+    /// Runs <paramref name="deleteMetadata"/> (which commits the removal of a row naming a blob), then
+    /// removes that blob when no version or dataset stores it any more.
+    /// </summary>
+    /// <returns>The metadata step's result and whether the blob was removed.</returns>
+    public async Task<(T Result, bool BlobDeleted)> DeleteAsync<T>(Func<CancellationToken, Task<T>> deleteMetadata, Func<T, string> digestOf)
+    {
+        await _gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            var result = await deleteMetadata(CancellationToken.None);
+            var deleted = await RemoveIfUnreferencedAsync(digestOf(result), LogDeleted);
+            return (result, deleted);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<bool> RemoveIfUnreferencedAsync(string digest, Action<ILogger, string> logRemoved)
     {
         try
         {
-            await using var connection = await database.OpenAsync(CancellationToken.None);
-            var referenced = connection.Scalar("""
-                SELECT EXISTS(SELECT 1 FROM versions WHERE artifact_digest = $d)
-                    OR EXISTS(SELECT 1 FROM datasets WHERE digest = $d);
-                """, null, ("$d", digest));
-            if (Convert.ToInt64(referenced) == 0)
-            {
-                blobs.Delete(digest);
-                LogRolledBack(logger, digest);
-            }
+            if (await references.IsDigestReferencedAsync(digest, CancellationToken.None)) return false;
+            await blobs.DeleteAsync(digest, CancellationToken.None);
+            logRemoved(logger, digest);
+            return true;
         }
         catch (Exception ex)
         {
             // An orphaned blob is harmless; a deleted blob that something references is not. Keep it.
-            LogRollbackSkipped(logger, ex, digest);
+            LogRemovalSkipped(logger, ex, digest);
+            return false;
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} removed: its metadata could not be stored")]
     private static partial void LogRolledBack(ILogger logger, string digest);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Blob {Digest} kept after a failed commit: could not check its references")]
-    private static partial void LogRollbackSkipped(ILogger logger, Exception ex, string digest);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Blob {Digest} removed: nothing stores it any more")]
+    private static partial void LogDeleted(ILogger logger, string digest);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Blob {Digest} kept: could not check its references")]
+    private static partial void LogRemovalSkipped(ILogger logger, Exception ex, string digest);
 }

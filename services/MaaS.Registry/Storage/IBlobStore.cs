@@ -20,11 +20,14 @@ public interface IBlobStore
     /// <summary>Whether a blob with this digest is stored.</summary>
     bool Exists(string digest);
 
-    /// <summary>Removes a blob; used only to undo an upload whose metadata could not be stored.</summary>
+    /// <summary>Removes a blob; used only by <see cref="BlobCommitter"/> once nothing references it.</summary>
     void Delete(string digest);
+
+    /// <summary>Removes a blob without blocking a thread on a remote store (see <see cref="Delete"/>).</summary>
+    Task DeleteAsync(string digest, CancellationToken cancellationToken);
 }
 
-/// <summary>One upload in progress: written to a private temporary file, hashed as it arrives.</summary>
+/// <summary>One upload in progress: written to a private temporary file, hashed as it arrives (for every store, so the digest is checked before anything is visible).</summary>
 public interface IBlobUpload : IAsyncDisposable
 {
     /// <summary>Bytes written so far.</summary>
@@ -47,8 +50,14 @@ public interface IBlobUpload : IAsyncDisposable
     /// <summary>Reads back the completed, not yet committed content (e.g. to parse it before accepting it).</summary>
     Stream OpenContent();
 
-    /// <summary>Moves the completed content into the store under its digest (atomic rename).</summary>
+    /// <summary>
+    /// Makes the completed content visible in the store under its digest, all at once (a file is renamed
+    /// into place; an object is written whole): nobody ever reads a partial blob.
+    /// </summary>
     StoredBlob Commit();
+
+    /// <summary><see cref="Commit"/> without blocking a thread on a remote store.</summary>
+    Task<StoredBlob> CommitAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>A blob in the store.</summary>

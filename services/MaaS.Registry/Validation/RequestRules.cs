@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Text;
 using System.Text.RegularExpressions;
 using MaaS.Registry.Storage;
 using MaaS.Registry.V1;
@@ -9,13 +10,31 @@ namespace MaaS.Registry.Validation;
 /// <summary>The rules for what callers send; each breach is InvalidArgument naming the field and the rule.</summary>
 public static partial class RequestRules
 {
-    /// <summary>Pattern of model, alias and dataset names.</summary>
-    public const string NamePattern = "^[a-z0-9][a-z0-9._-]{0,63}$";
+    /// <summary>Pattern of model, alias, dataset names and tags (1-63 characters; '..' is refused separately).</summary>
+    public const string NamePattern = "^[a-z0-9][a-z0-9._-]{0,62}$";
 
-    /// <summary>Longest description.</summary>
-    public const int MaxDescriptionLength = 4096;
+    /// <summary>Longest name.</summary>
+    public const int MaxNameLength = 63;
 
-    /// <summary>Longest short text (task, actor, created_by, keys, job id).</summary>
+    /// <summary>Longest description, in UTF-8 bytes (4 KiB).</summary>
+    public const int MaxDescriptionBytes = 4 * 1024;
+
+    /// <summary>Longest model card, in UTF-8 bytes (64 KiB).</summary>
+    public const int MaxModelCardBytes = 64 * 1024;
+
+    /// <summary>Most tags of a model.</summary>
+    public const int MaxTags = 32;
+
+    /// <summary>Largest page; also the size of a page when none is asked for.</summary>
+    public const int MaxPageSize = 500;
+
+    /// <summary>Most entries of a deployment.</summary>
+    public const int MaxDeploymentEntries = 16;
+
+    /// <summary>Pattern of inference pool names (the inference service's own rule for Inference:Pool).</summary>
+    public const string PoolPattern = "^[A-Za-z0-9._-]{1,64}$";
+
+    /// <summary>Longest short text (task, owner, actor, created_by, search text, keys, job id).</summary>
     public const int MaxShortTextLength = 256;
 
     /// <summary>Longest hyper-parameter value or alias reason.</summary>
@@ -33,13 +52,140 @@ public static partial class RequestRules
     [GeneratedRegex(NamePattern, RegexOptions.CultureInvariant)]
     private static partial Regex NameRegex();
 
-    /// <summary>A model, alias or dataset name.</summary>
+    [GeneratedRegex(PoolPattern, RegexOptions.CultureInvariant)]
+    private static partial Regex PoolRegex();
+
+    /// <summary>Whether <paramref name="value"/> is a valid name.</summary>
+    public static bool IsName(string value) => NameRegex().IsMatch(value) && !value.Contains("..", StringComparison.Ordinal);
+
+    /// <summary>A model, alias or dataset name, or a tag: the names end up in paths, so no separators and no '..'.</summary>
     public static void Name(string field, string value)
     {
-        if (!NameRegex().IsMatch(value))
+        if (!IsName(value))
         {
             throw MeshErrors.InvalidArgument(
-                $"{field} must match {NamePattern} (1-64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit); it is {Show(value)}.");
+                $"{field} must match {NamePattern} without '..' (1-63 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit; no '/' or '\\'); it is {Show(value)}.");
+        }
+    }
+
+    /// <summary>A name filter or prefix: empty, or the start of a valid name.</summary>
+    public static void NamePrefix(string field, string value)
+    {
+        if (value.Length > 0 && !IsName(value))
+        {
+            throw MeshErrors.InvalidArgument(
+                $"{field} must be empty or the start of a name: at most 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, no '..'; it is {Show(value)}.");
+        }
+    }
+
+    /// <summary>An optional name: empty, or a valid name.</summary>
+    public static void OptionalName(string field, string value)
+    {
+        if (value.Length > 0) Name(field, value);
+    }
+
+    /// <summary>Tags: at most 32, each a valid name, no repeats.</summary>
+    public static void Tags(string field, IReadOnlyList<string> tags)
+    {
+        if (tags.Count > MaxTags)
+        {
+            throw MeshErrors.InvalidArgument($"{field} may hold at most {MaxTags} tags; it has {tags.Count}.");
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < tags.Count; i++)
+        {
+            Name($"{field}[{i}]", tags[i]);
+            if (!seen.Add(tags[i]))
+            {
+                throw MeshErrors.InvalidArgument($"{field}[{i}] '{tags[i]}' is listed twice; tags must be unique.");
+            }
+        }
+    }
+
+    /// <summary>A text of at most <paramref name="maxBytes"/> bytes of UTF-8.</summary>
+    public static void MaxUtf8Bytes(string field, string value, int maxBytes)
+    {
+        // Characters are at most 3 bytes in UTF-16 → UTF-8 (surrogate pairs: 4 bytes for 2 chars), so short texts skip the count.
+        if (value.Length * 3 <= maxBytes) return;
+        var bytes = Encoding.UTF8.GetByteCount(value);
+        if (bytes > maxBytes)
+        {
+            throw MeshErrors.InvalidArgument($"{field} must be at most {maxBytes} bytes of UTF-8 ({maxBytes / 1024} KiB); it has {bytes}.");
+        }
+    }
+
+    /// <summary>A page size: 0 (= <see cref="MaxPageSize"/>) to <see cref="MaxPageSize"/>; returns the size to use.</summary>
+    public static int PageSize(string field, int value)
+    {
+        if (value is < 0 or > MaxPageSize)
+        {
+            throw MeshErrors.InvalidArgument($"{field} must be between 0 and {MaxPageSize} (0 = {MaxPageSize}); it is {value}.");
+        }
+        return value == 0 ? MaxPageSize : value;
+    }
+
+    /// <summary>A whole number within [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static void Range(string field, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            throw MeshErrors.InvalidArgument($"{field} must be between {min} and {max}; it is {value}.");
+        }
+    }
+
+    /// <summary>
+    /// The desired state of SetDeployment: at most 16 entries, versions ≥ 1, valid (and, when configured,
+    /// known) pools, weights 0-100 summing to 100, no version twice on one pool; a shadow needs an entry
+    /// and has a version ≥ 1 and a percent 0-100. Empty entries without a shadow mean "undeploy".
+    /// </summary>
+    public static void Deployment(IReadOnlyList<DeploymentEntry> entries, ShadowTarget? shadow, IReadOnlyCollection<string> knownPools)
+    {
+        if (entries.Count > MaxDeploymentEntries)
+        {
+            throw MeshErrors.InvalidArgument($"entries may hold at most {MaxDeploymentEntries} entries; it has {entries.Count}.");
+        }
+        var targets = new HashSet<(long, string)>();
+        long sum = 0;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            Version($"entries[{i}].version", entry.Version, 1);
+            Pool($"entries[{i}].pool", entry.Pool, knownPools);
+            Range($"entries[{i}].weight", entry.Weight, 0, 100);
+            if (!targets.Add((entry.Version, entry.Pool)))
+            {
+                throw MeshErrors.InvalidArgument(
+                    $"entries[{i}] repeats version {entry.Version} on pool '{entry.Pool}'; each version appears at most once per pool.");
+            }
+            sum += entry.Weight;
+        }
+        if (entries.Count > 0 && sum != 100)
+        {
+            throw MeshErrors.InvalidArgument($"entries[].weight must sum to 100; they sum to {sum}.");
+        }
+        if (shadow is not null)
+        {
+            if (entries.Count == 0)
+            {
+                throw MeshErrors.InvalidArgument("shadow needs at least one entry: a shadow mirrors traffic that the entries serve.");
+            }
+            Version("shadow.version", shadow.Version, 1);
+            Range("shadow.percent", shadow.Percent, 0, 100);
+        }
+    }
+
+    /// <summary>An inference pool name; when pools are configured (Registry:Pools), one of them.</summary>
+    public static void Pool(string field, string value, IReadOnlyCollection<string> knownPools)
+    {
+        if (!PoolRegex().IsMatch(value))
+        {
+            throw MeshErrors.InvalidArgument(
+                $"{field} must match {PoolPattern} (1-64 letters, digits, '.', '_' or '-', like Inference:Pool); it is {Show(value)}.");
+        }
+        if (knownPools.Count > 0 && !knownPools.Contains(value))
+        {
+            throw MeshErrors.InvalidArgument(
+                $"{field} must be one of the configured pools ({string.Join(", ", knownPools)}); it is {Show(value)}.");
         }
     }
 
@@ -93,6 +239,7 @@ public static partial class RequestRules
             MaxLength($"manifest.hyperparameters['{key}']", value, MaxLongTextLength);
         }
         MaxLength("manifest.created_by", manifest.CreatedBy, MaxShortTextLength);
+        MaxUtf8Bytes("manifest.model_card", manifest.ModelCard, MaxModelCardBytes);
         if (manifest.Lineage is { } lineage)
         {
             if (lineage.DatasetName.Length > 0) Name("manifest.lineage.dataset_name", lineage.DatasetName);

@@ -29,11 +29,12 @@ public sealed class OutboxSignal
 /// broker outage delays events but never loses them (consumers are idempotent on EventId).
 /// </summary>
 public sealed partial class OutboxDispatcher(
-    IOutboxDatabase database, IServiceProvider services, OutboxSignal signal, ILogger<OutboxDispatcher> logger) : BackgroundService
+    IOutboxStore store, IServiceProvider services, OutboxSignal signal, ILogger<OutboxDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private const int BatchSize = 100;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -73,46 +74,27 @@ public sealed partial class OutboxDispatcher(
 
     private async Task<int> PublishPendingAsync(IBus bus, CancellationToken ct)
     {
-        var pending = new List<(long Id, string Type, string Payload)>();
-        using (var connection = database.Open())
-        using (var cmd = connection.CreateCommand())
+        var pending = await store.ReadUnsentAsync(BatchSize, ct);
+        foreach (var row in pending)
         {
-            cmd.CommandText = "SELECT id, message_type, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100";
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read())
-            {
-                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
-            }
-        }
-        foreach (var (id, typeName, payload) in pending)
-        {
-            var type = SqliteOutbox.ResolveType(typeName);
+            var type = OutboxMessages.ResolveType(row.MessageType);
             if (type is not null)
             {
-                var message = JsonSerializer.Deserialize(payload, type)!;
+                var message = JsonSerializer.Deserialize(row.Payload, type)!;
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 // An unreachable broker makes Publish wait; bound it so the loop can log and back off.
                 timeout.CancelAfter(PublishTimeout);
                 await bus.Publish(message, type, timeout.Token);
-                LogPublished(logger, typeName, id);
+                LogPublished(logger, row.MessageType, row.Id);
             }
             else
             {
-                LogUnknownType(logger, typeName, id);
+                LogUnknownType(logger, row.MessageType, row.Id);
             }
-            MarkSent(id);
+            // Not cancellable: the broker has the message, so the row must not stay unsent for a stop request.
+            await store.MarkSentAsync(row.Id, DateTimeOffset.UtcNow, CancellationToken.None);
         }
         return pending.Count;
-    }
-
-    private void MarkSent(long id)
-    {
-        using var connection = database.Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "UPDATE outbox SET sent_at = $at WHERE id = $id";
-        cmd.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O"));
-        cmd.Parameters.AddWithValue("$id", id);
-        cmd.ExecuteNonQuery();
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Published {MessageType} from outbox row {OutboxId}")]

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MaaS.Contracts;
 using Microsoft.Data.Sqlite;
 
@@ -32,25 +31,48 @@ public static class SqliteOutbox
     /// <summary>Adds a message to the outbox inside the caller's transaction.</summary>
     public static void Enqueue(SqliteConnection connection, SqliteTransaction transaction, MeshMessage message)
     {
-        // Refuse here, inside the caller's transaction, what the dispatcher could only skip later.
-        var type = message.GetType();
-        if (ResolveType(type.FullName!) != type)
-        {
-            throw new ArgumentException($"{type.FullName} is not a MaaS.Contracts message type the outbox can publish.", nameof(message));
-        }
+        var (type, payload) = OutboxMessages.Serialize(message);
         using var cmd = connection.CreateCommand();
         cmd.Transaction = transaction;
         cmd.CommandText = "INSERT INTO outbox (message_type, payload, created_at) VALUES ($type, $payload, $at)";
-        cmd.Parameters.AddWithValue("$type", type.FullName);
-        cmd.Parameters.AddWithValue("$payload", JsonSerializer.Serialize(message, type));
+        cmd.Parameters.AddWithValue("$type", type);
+        cmd.Parameters.AddWithValue("$payload", payload);
         cmd.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O"));
         cmd.ExecuteNonQuery();
     }
 
     /// <summary>Resolves a stored type name to a contract type; only MaaS.Contracts messages are accepted.</summary>
-    public static Type? ResolveType(string name)
+    public static Type? ResolveType(string name) => OutboxMessages.ResolveType(name);
+}
+
+/// <summary>The dispatcher's side of <see cref="SqliteOutbox"/>, on the service's <see cref="IOutboxDatabase"/>.</summary>
+public sealed class SqliteOutboxStore(IOutboxDatabase database) : IOutboxStore
+{
+    /// <inheritdoc />
+    public Task<IReadOnlyList<OutboxMessage>> ReadUnsentAsync(int limit, CancellationToken cancellationToken)
     {
-        var type = typeof(MeshMessage).Assembly.GetType(name, throwOnError: false);
-        return type is not null && typeof(MeshMessage).IsAssignableFrom(type) ? type : null;
+        var pending = new List<OutboxMessage>();
+        using var connection = database.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT id, message_type, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $limit";
+        cmd.Parameters.AddWithValue("$limit", limit);
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            pending.Add(new OutboxMessage(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+        }
+        return Task.FromResult<IReadOnlyList<OutboxMessage>>(pending);
+    }
+
+    /// <inheritdoc />
+    public Task MarkSentAsync(long id, DateTimeOffset sentAt, CancellationToken cancellationToken)
+    {
+        using var connection = database.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "UPDATE outbox SET sent_at = $at WHERE id = $id";
+        cmd.Parameters.AddWithValue("$at", sentAt.ToString("O"));
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.ExecuteNonQuery();
+        return Task.CompletedTask;
     }
 }

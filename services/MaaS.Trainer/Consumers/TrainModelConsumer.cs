@@ -6,7 +6,7 @@ using MassTransit;
 namespace MaaS.Trainer.Consumers;
 
 /// <summary>
-/// Takes TrainModel commands from the "train-model" queue (every replica competes for them) and
+/// Takes TrainModel commands from the "trainer-train-model" queue (every replica competes for them) and
 /// queues the same kind of job SubmitJob does. A refused spec becomes a Failed job with the reason
 /// and its event, so a bad command is answered once instead of being redelivered forever.
 /// </summary>
@@ -30,7 +30,18 @@ public sealed class TrainModelConsumer(JobSubmitter submitter) : IConsumer<Train
             LearningRate = m.LearningRate,
             Seed = m.Seed,
             WarmStartVersion = m.WarmStartVersion,
+            Task = m.Task ?? "",
+            HiddenSizes = { m.HiddenSizes ?? [] },
+            Activation = m.Activation ?? "",
+            Momentum = m.Momentum,
+            WeightDecay = m.WeightDecay,
+            BatchSize = m.BatchSize,
+            ValidationSplit = m.ValidationSplit,
         };
+        if (m.Standardize is { } standardize)
+        {
+            spec.Standardize = standardize;
+        }
         await submitter.SubmitCommandAsync(m.JobId ?? "", spec, m.CorrelationId ?? "", context.CancellationToken);
     }
 }

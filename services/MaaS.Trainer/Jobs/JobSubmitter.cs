@@ -28,6 +28,7 @@ public sealed partial class JobSubmitter(
     {
         var (normalized, violations) = validator.Validate(spec);
         if (violations.Count > 0) throw MeshErrors.InvalidArgument(string.Join(" ", violations));
+        if (SpecValidator.Unsupported(normalized) is { } unsupported) throw MeshErrors.FailedPrecondition(unsupported);
         await CheckRegistryAsync(normalized, ct);
         return Enqueue(NewJobId(), normalized, correlationId);
     }
@@ -57,6 +58,7 @@ public sealed partial class JobSubmitter(
 
         var (normalized, violations) = validator.Validate(spec);
         reasons.AddRange(violations);
+        if (reasons.Count == 0 && SpecValidator.Unsupported(normalized) is { } unsupported) reasons.Add(unsupported);
         if (reasons.Count == 0)
         {
             try
@@ -101,9 +103,10 @@ public sealed partial class JobSubmitter(
     private async Task CheckRegistryAsync(TrainingSpec spec, CancellationToken ct)
     {
         var which = spec.DatasetVersion == 0 ? "latest version" : $"version {spec.DatasetVersion}";
+        DatasetVersion dataset;
         try
         {
-            await registry.GetDatasetAsync(new GetDatasetRequest { Name = spec.DatasetName, Version = spec.DatasetVersion }, cancellationToken: ct);
+            dataset = (await registry.GetDatasetAsync(new GetDatasetRequest { Name = spec.DatasetName, Version = spec.DatasetVersion }, cancellationToken: ct)).Dataset;
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
         {
@@ -116,6 +119,13 @@ public sealed partial class JobSubmitter(
         catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled)
         {
             throw MeshErrors.Unavailable($"The registry could not be asked about dataset '{spec.DatasetName}': {ex.Status.StatusCode}: {Detail(ex)}.");
+        }
+
+        // The registry knows the row count: a batch larger than the dataset is refused now, not after the download.
+        if (dataset is { RowCount: > 0 } && spec.BatchSize > dataset.RowCount)
+        {
+            throw MeshErrors.InvalidArgument(
+                $"spec.batch_size is {spec.BatchSize}, more than the {dataset.RowCount} rows of version {dataset.Version} of dataset '{spec.DatasetName}'; use at most {dataset.RowCount} (or 0 for full batch).");
         }
 
         if (spec.WarmStartVersion == 0) return;

@@ -55,13 +55,13 @@ public sealed class RegistryGateway(RegistryService.RegistryServiceClient client
         });
     }
 
-    /// <summary>Creates the model when missing, then registers the artifact as a new version.</summary>
-    public async Task<ModelVersion> RegisterAsync(VersionManifest manifest, byte[] artifact, CancellationToken ct)
+    /// <summary>Creates the model (with the job's task) when missing, then registers the artifact as a new version.</summary>
+    public async Task<ModelVersion> RegisterAsync(VersionManifest manifest, string task, byte[] artifact, CancellationToken ct)
     {
         await Call("CreateModel", async () => await client.CreateModelAsync(new CreateModelRequest
         {
             Name = manifest.ModelName,
-            Task = "regression",
+            Task = task,
             Description = "Created by the trainer.",
             IfAbsent = true,
         }, cancellationToken: ct));

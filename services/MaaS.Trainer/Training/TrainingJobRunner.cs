@@ -4,7 +4,7 @@ using Google.Protobuf.WellKnownTypes;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults.Data;
 using MaaS.Trainer.Jobs;
-using MaaS.Trainer.Onnx;
+using MaaS.Onnx.Export;
 using MaaS.Trainer.V1;
 
 namespace MaaS.Trainer.Training;
@@ -18,7 +18,7 @@ public sealed partial class TrainingJobRunner(
     JobStore store,
     JobEvents events,
     RegistryGateway registry,
-    LinearRegressionTrainer trainer,
+    ModelTrainer trainer,
     ILogger<TrainingJobRunner> logger)
 {
     /// <summary>Runs the job; returns when it has succeeded or failed.</summary>
@@ -39,7 +39,7 @@ public sealed partial class TrainingJobRunner(
             var dataset = await registry.DownloadDatasetAsync(spec.DatasetName, spec.DatasetVersion, stopping);
             var table = Parse(dataset);
 
-            LinearWeights? warmStart = null;
+            NetworkWeights? warmStart = null;
             if (spec.WarmStartVersion > 0)
             {
                 Note(jobId, $"Reading version {spec.WarmStartVersion} to start from.");
@@ -47,27 +47,29 @@ public sealed partial class TrainingJobRunner(
             }
 
             Note(jobId, "Training.");
-            var trained = await Task.Run(() => trainer.Train(table, spec, warmStart, (epoch, loss) => store.Update(jobId, j =>
+            var trained = await Task.Run(() => trainer.Train(table, spec, warmStart, p => store.Update(jobId, j =>
             {
-                j.EpochsDone = epoch;
-                j.Message = string.Create(CultureInfo.InvariantCulture, $"Epoch {epoch}/{spec.Epochs}, loss {loss:G6}.");
+                j.EpochsDone = p.Epoch;
+                j.Message = p.ValidationLoss is { } val
+                    ? string.Create(CultureInfo.InvariantCulture, $"Epoch {p.Epoch}/{spec.Epochs}, loss {p.TrainLoss:G6}, validation loss {val:G6}.")
+                    : string.Create(CultureInfo.InvariantCulture, $"Epoch {p.Epoch}/{spec.Epochs}, loss {p.TrainLoss:G6}.");
             }), stopping), stopping);
 
             Note(jobId, "Registering the version.");
             var digest = RegistryGateway.Sha256Hex(trained.Onnx);
-            var version = await registry.RegisterAsync(Manifest(jobId, spec, dataset.Info, trained, digest), trained.Onnx, stopping);
+            var version = await registry.RegisterAsync(Manifest(jobId, spec, dataset.Info, trained, digest), spec.Task, trained.Onnx, stopping);
 
             var done = store.Update(jobId, j =>
             {
                 j.State = JobState.Succeeded;
                 j.RegisteredVersion = version.Version;
                 j.Metrics.Add(new Dictionary<string, double>(trained.Metrics));
-                j.EpochsDone = spec.Epochs;
+                j.EpochsDone = trained.EpochsRun;
                 j.Message = $"Registered {spec.ModelName} version {version.Version}.";
                 j.FinishedAt = Timestamp.FromDateTime(DateTime.UtcNow);
             });
             if (done is null) return;
-            LogSucceeded(logger, jobId, spec.ModelName, version.Version, trained.Metrics["train_mse"]);
+            LogSucceeded(logger, jobId, spec.ModelName, version.Version, trained.Metrics["train_loss"]);
             events.StateChanged(done);
             events.ModelTrained(done, digest);
         }
@@ -98,11 +100,11 @@ public sealed partial class TrainingJobRunner(
         }
     }
 
-    private static LinearWeights ReadWarmStart(byte[] artifact, TrainingSpec spec)
+    private static NetworkWeights ReadWarmStart(byte[] artifact, TrainingSpec spec)
     {
         try
         {
-            return LinearOnnxReader.Read(artifact);
+            return NetworkWeights.From(DenseNetworkReader.Read(artifact));
         }
         catch (InvalidDataException ex)
         {
@@ -112,25 +114,14 @@ public sealed partial class TrainingJobRunner(
 
     private static VersionManifest Manifest(string jobId, TrainingSpec spec, DatasetVersion dataset, TrainedModel trained, string digest)
     {
-        var n = trained.FeatureColumns.Count;
         return new VersionManifest
         {
             ModelName = spec.ModelName,
             ArtifactDigest = digest,
-            Inputs = { new TensorSpec { Name = LinearOnnxExporter.Input, Datatype = "FP32", Shape = { -1, n } } },
-            Outputs = { new TensorSpec { Name = LinearOnnxExporter.Output, Datatype = "FP32", Shape = { -1, 1 } } },
+            Inputs = { VersionDescription.Inputs(trained) },
+            Outputs = { VersionDescription.Outputs(trained) },
             Metrics = { new Dictionary<string, double>(trained.Metrics) },
-            Hyperparameters =
-            {
-                ["architecture"] = spec.Architecture,
-                ["optimizer"] = spec.Optimizer,
-                ["loss"] = spec.Loss,
-                ["epochs"] = spec.Epochs.ToString(CultureInfo.InvariantCulture),
-                ["learning_rate"] = spec.LearningRate.ToString("R", CultureInfo.InvariantCulture),
-                ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
-                ["feature_columns"] = string.Join(",", trained.FeatureColumns),
-                ["label_column"] = spec.LabelColumn,
-            },
+            Hyperparameters = { VersionDescription.Hyperparameters(spec, trained) },
             Lineage = new Lineage
             {
                 DatasetName = dataset.Name,
@@ -161,8 +152,8 @@ public sealed partial class TrainingJobRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} running for model {Model}")]
     private static partial void LogRunning(ILogger logger, string jobId, string model);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} registered {Model} version {Version} (train_mse {TrainMse})")]
-    private static partial void LogSucceeded(ILogger logger, string jobId, string model, long version, double trainMse);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} registered {Model} version {Version} (train_loss {TrainLoss})")]
+    private static partial void LogSucceeded(ILogger logger, string jobId, string model, long version, double trainLoss);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string jobId, string reason);

@@ -77,6 +77,14 @@ public sealed partial class RetrainPlanner(UpdaterStore store, RegistryGateway r
             LearningRate = double.Parse(Hyper("learning_rate", "0.1"), CultureInfo.InvariantCulture),
             Seed = long.Parse(Hyper("seed", "42"), CultureInfo.InvariantCulture),
             WarmStartVersion = champion.Version,
+            Task = Hyper("task", ""),
+            HiddenSizes = Hyper("hidden_sizes", "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+                .Select(h => int.Parse(h, CultureInfo.InvariantCulture)).ToList(),
+            Activation = Hyper("activation", ""),
+            Momentum = double.Parse(Hyper("momentum", "0"), CultureInfo.InvariantCulture),
+            WeightDecay = double.Parse(Hyper("weight_decay", "0"), CultureInfo.InvariantCulture),
+            BatchSize = int.Parse(Hyper("batch_size", "0"), CultureInfo.InvariantCulture),
+            Standardize = champion.Hyperparameters.TryGetValue("standardize", out var standardize) ? standardize == "true" : null,
         };
     }
 

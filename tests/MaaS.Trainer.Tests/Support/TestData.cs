@@ -30,6 +30,37 @@ public static class TestData
         Seed = 42,
     };
 
+    /// <summary>Two well-separated Gaussian clouds in 2-D around (-2, -2) (label 0) and (2, 2) (label 1); columns x1, x2, label.</summary>
+    public static NumericTable Separable(int rows = 200, int seed = 5)
+    {
+        var random = new Random(seed);
+        var data = new List<double[]>(rows);
+        for (var i = 0; i < rows; i++)
+        {
+            var label = i % 2;
+            var centre = label == 0 ? -2 : 2;
+            data.Add([centre + 0.7 * Gaussian(random), centre + 0.7 * Gaussian(random), label]);
+        }
+        return new NumericTable(["x1", "x2", "label"], data);
+    }
+
+    /// <summary>A classifier spec on columns x1, x2 → label: Adam, 32-row batches, a quarter held out.</summary>
+    public static TrainingSpec Classifier(string task, string architecture, int epochs = 100, params int[] hidden) => new()
+    {
+        ModelName = "classifier",
+        DatasetName = "classifier-data",
+        LabelColumn = "label",
+        Task = task,
+        Architecture = architecture,
+        HiddenSizes = { hidden },
+        Optimizer = "adam",
+        LearningRate = 0.02,
+        Epochs = epochs,
+        BatchSize = 32,
+        ValidationSplit = 0.25,
+        Seed = 42,
+    };
+
     // Box-Muller: a standard normal sample from two uniform ones.
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());

@@ -43,7 +43,11 @@ public sealed class TrainerFactory : WebApplicationFactory<Program>
         {
             services.AddGrpcClient<RegistryService.RegistryServiceClient>()
                 .ConfigurePrimaryHttpMessageHandler(() => registryApp.GetTestServer().CreateHandler());
-            services.AddMassTransitTestHarness();
+            // The harness's inactivity signal fires once and for good: after the bus has been idle for its
+            // default 1.2 s every later Any() answers at once. The class's tests run for longer than that
+            // between messages (training jobs), so inactivity is pushed past any run; negative checks pass
+            // a cancelled token to look only at what was recorded.
+            services.AddMassTransitTestHarness(x => x.SetTestTimeouts(testTimeout: TimeSpan.FromMinutes(2), testInactivityTimeout: TimeSpan.FromMinutes(10)));
         });
     }
 
