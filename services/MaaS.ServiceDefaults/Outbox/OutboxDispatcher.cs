@@ -33,7 +33,8 @@ public sealed partial class OutboxDispatcher(
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    // Short enough that events resume within seconds of the broker's return; a failed attempt is cheap.
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
     private const int BatchSize = 100;
 
     /// <inheritdoc />
