@@ -1,4 +1,5 @@
 using MaaS.ServiceDefaults;
+using MaaS.ServiceDefaults.Data;
 using MaaS.ServiceDefaults.Outbox;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -56,45 +57,10 @@ public sealed class UpdaterDatabase : IOutboxDatabase
     /// <summary>Opens (creating when missing) {Mesh:DataDirectory}/updater.db and applies migrations.</summary>
     public UpdaterDatabase(IOptions<MeshHostOptions> host)
     {
-        Directory.CreateDirectory(host.Value.DataDirectory);
-        var path = Path.GetFullPath(Path.Combine(host.Value.DataDirectory, "updater.db"));
-        connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
-        Migrate();
+        connectionString = SqliteFiles.ConnectionString(host.Value.DataDirectory, "updater.db");
+        SqliteFiles.Migrate(connectionString, Migrations);
     }
 
     /// <inheritdoc />
-    public SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
-        pragma.ExecuteNonQuery();
-        return connection;
-    }
-
-    private void Migrate()
-    {
-        using var connection = Open();
-        using (var create = connection.CreateCommand())
-        {
-            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
-            create.ExecuteNonQuery();
-        }
-        long applied;
-        using (var read = connection.CreateCommand())
-        {
-            read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
-            applied = (long)read.ExecuteScalar()!;
-        }
-        for (var i = (int)applied; i < Migrations.Length; i++)
-        {
-            using var tx = connection.BeginTransaction();
-            using var migrate = connection.CreateCommand();
-            migrate.Transaction = tx;
-            migrate.CommandText = Migrations[i] + $"; INSERT INTO schema_version (version) VALUES ({i + 1});";
-            migrate.ExecuteNonQuery();
-            tx.Commit();
-        }
-    }
+    public SqliteConnection Open() => SqliteFiles.Open(connectionString);
 }
