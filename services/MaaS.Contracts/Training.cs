@@ -76,3 +76,24 @@ public sealed record ModelTrained : MeshMessage
     /// <summary>Training metrics.</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 }
+
+/// <summary>Event: a training job finished more epochs (at most one per second per job, plus the last epoch).</summary>
+public sealed record TrainingProgressed : MeshMessage
+{
+    /// <summary>Job id.</summary>
+    public string JobId { get; init; } = "";
+    /// <summary>Model name.</summary>
+    public string ModelName { get; init; } = "";
+    /// <summary>Epochs done.</summary>
+    public int Epoch { get; init; }
+    /// <summary>Epochs asked for.</summary>
+    public int Epochs { get; init; }
+    /// <summary>Mean training loss of the epoch.</summary>
+    public double TrainLoss { get; init; }
+    /// <summary>Validation loss; null without a validation split.</summary>
+    public double? ValidationLoss { get; init; }
+    /// <summary>Time since training began.</summary>
+    public TimeSpan Elapsed { get; init; }
+    /// <summary>Estimated time left.</summary>
+    public TimeSpan Eta { get; init; }
+}

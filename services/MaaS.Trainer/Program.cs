@@ -1,4 +1,5 @@
 using MaaS.ServiceDefaults;
+using MassTransit;
 using MaaS.Trainer;
 using MaaS.Trainer.Consumers;
 using MaaS.Trainer.Services;
@@ -6,8 +7,9 @@ using MaaS.Trainer.Services;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddTrainer();
-// Every trainer replica consumes the one "trainer-train-model" queue: competing consumers.
-builder.AddMeshBus(x => x.AddConsumer<TrainModelConsumer>());
+// Every trainer replica consumes the one "trainer-train-model" queue: competing consumers, each
+// taking at most Trainer:MaxConcurrentJobs commands at a time.
+builder.AddMeshBus(x => x.AddConsumer<TrainModelConsumer, TrainModelConsumerDefinition>());
 
 var app = builder.Build();
 app.MapGrpcService<TrainerGrpcService>();

@@ -1,9 +1,13 @@
 using MaaS.Onnx;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults;
+using MaaS.ServiceDefaults.Outbox;
 using MaaS.Trainer.Jobs;
 using MaaS.Trainer.Onnx;
+using MaaS.Trainer.Storage;
 using MaaS.Trainer.Training;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace MaaS.Trainer;
 
@@ -16,6 +20,11 @@ public static class TrainerHostingExtensions
         var services = builder.Services;
         services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
+        // Two replicas on one host differ by port, so hostname-port names each one.
+        services.AddOptions<TrainerOptions>().PostConfigure<IOptions<MeshHostOptions>>((o, mesh) =>
+        {
+            if (o.ReplicaId.Length == 0) o.ReplicaId = $"{Environment.MachineName}-{mesh.Value.GrpcPort}";
+        });
         // Without the registry the trainer can do nothing: say so at start, not at the first job.
         services.AddOptions<ServiceUrlsOptions>()
             .Validate(o => Uri.TryCreate(o.Registry, UriKind.Absolute, out _), "Services:Registry must be the absolute address of the registry's gRPC endpoint.")
@@ -28,12 +37,17 @@ public static class TrainerHostingExtensions
 
         services.AddMeshGrpcClient<RegistryService.RegistryServiceClient>("Registry");
 
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TrainerDatabase>();
         services.AddSingleton<JobStore>();
+        services.AddSingleton<JobCancellations>();
+        services.AddSingleton<CheckpointStore>();
         services.AddSingleton<JobQueue>();
         services.AddSingleton<SpecValidator>();
         services.AddSingleton<JobSubmitter>();
         services.AddSingleton<JobEvents>();
-        services.AddHostedService(sp => sp.GetRequiredService<JobEvents>());
+        services.AddSingleton<IOutboxDatabase>(sp => sp.GetRequiredService<TrainerDatabase>());
+        services.AddSqliteOutbox();
 
         services.AddSingleton<ExportVerifier>();
         services.AddSingleton<ModelTrainer>();

@@ -19,4 +19,8 @@ public sealed class TrainerOptions
     /// <summary>Size of the artifact pieces streamed to the registry; well under the 64 MiB message limit.</summary>
     [Range(1024, 16 * 1024 * 1024, ErrorMessage = "Trainer:ChunkBytes must be between 1024 and 16777216.")]
     public int ChunkBytes { get; set; } = 65536;
+
+    /// <summary>Name of this replica, recorded on its jobs; empty = "{hostname}-{Mesh:GrpcPort}".</summary>
+    [RegularExpression("^[A-Za-z0-9._-]{0,128}$", ErrorMessage = "Trainer:ReplicaId must be 0-128 letters, digits, '.', '_' or '-'.")]
+    public string ReplicaId { get; set; } = "";
 }

@@ -1,16 +1,19 @@
 using MaaS.Contracts;
 using MaaS.Trainer.Jobs;
+using MaaS.Trainer.Training;
 using MaaS.Trainer.V1;
 using MassTransit;
 
 namespace MaaS.Trainer.Consumers;
 
 /// <summary>
-/// Takes TrainModel commands from the "trainer-train-model" queue (every replica competes for them) and
-/// queues the same kind of job SubmitJob does. A refused spec becomes a Failed job with the reason
-/// and its event, so a bad command is answered once instead of being redelivered forever.
+/// Takes TrainModel commands from the "trainer-train-model" queue (every replica competes for them), stores
+/// the same kind of job SubmitJob does and runs it before acknowledging the message, so a replica holds no
+/// more commands than it has job slots (see <see cref="TrainModelConsumerDefinition"/>). A refused spec
+/// becomes a Failed job with the reason and its event, so a bad command is answered once instead of being
+/// redelivered forever; a command whose job id this replica already has is a redelivery and is not run again.
 /// </summary>
-public sealed class TrainModelConsumer(JobSubmitter submitter) : IConsumer<TrainModel>
+public sealed class TrainModelConsumer(JobSubmitter submitter, TrainingJobRunner runner) : IConsumer<TrainModel>
 {
     /// <inheritdoc />
     public async Task Consume(ConsumeContext<TrainModel> context)
@@ -42,6 +45,33 @@ public sealed class TrainModelConsumer(JobSubmitter submitter) : IConsumer<Train
         {
             spec.Standardize = standardize;
         }
-        await submitter.SubmitCommandAsync(m.JobId ?? "", spec, m.CorrelationId ?? "", context.CancellationToken);
+        // Without a job id the command's EventId names the job, so a redelivery is still recognised.
+        var jobId = string.IsNullOrEmpty(m.JobId) ? "job-" + m.EventId.ToString("N") : m.JobId;
+        var queued = await submitter.SubmitCommandAsync(jobId, spec, m.CorrelationId ?? "", context.CancellationToken);
+        if (queued is not null) await runner.RunAsync(queued, context.CancellationToken);
+    }
+}
+
+/// <summary>
+/// The consumer's endpoint takes at most Trainer:MaxConcurrentJobs commands at once and prefetches no more,
+/// so the commands this replica cannot run yet stay in the queue for the other replicas.
+/// </summary>
+public sealed class TrainModelConsumerDefinition : ConsumerDefinition<TrainModelConsumer>
+{
+    private readonly int limit;
+
+    /// <summary>Uses the replica's job slots as the concurrency limit.</summary>
+    public TrainModelConsumerDefinition(Microsoft.Extensions.Options.IOptions<TrainerOptions> options)
+    {
+        limit = options.Value.MaxConcurrentJobs;
+        ConcurrentMessageLimit = limit;
+    }
+
+    /// <inheritdoc />
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<TrainModelConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.PrefetchCount = limit;
+        endpointConfigurator.ConcurrentMessageLimit = limit;
     }
 }

@@ -1,32 +1,29 @@
-using System.Threading.Channels;
 using MaaS.Contracts;
 using MaaS.Trainer.V1;
-using MassTransit;
+using MaaS.ServiceDefaults.Outbox;
+using Microsoft.Data.Sqlite;
 
 namespace MaaS.Trainer.Jobs;
 
 /// <summary>
-/// Publishes job events in the order they happened, from one background loop, so that a slow or
-/// absent broker never holds up SubmitJob or training. An event that cannot be published is logged
-/// and dropped: an outbox that keeps events until the broker returns comes with job persistence.
+/// The job events: built from job snapshots and written by <see cref="JobStore"/> to the outbox in trainer.db
+/// inside the transaction of the state change they report; the shared OutboxDispatcher publishes them in
+/// order. So a state change and its events are never separated, and a broker outage delays them without loss.
 /// </summary>
-public sealed partial class JobEvents(IBus bus, ILogger<JobEvents> logger) : BackgroundService
+public sealed class JobEvents(OutboxSignal signal)
 {
-    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(30);
-    private readonly Channel<MeshMessage> pending = Channel.CreateUnbounded<MeshMessage>(new UnboundedChannelOptions { SingleReader = true });
-
-    /// <summary>Queues TrainingJobStateChanged for the job's current state.</summary>
-    public void StateChanged(Job job) => pending.Writer.TryWrite(new TrainingJobStateChanged
+    /// <summary>TrainingJobStateChanged for the job's current state.</summary>
+    public static TrainingJobStateChanged StateChanged(Job job) => new()
     {
         JobId = job.JobId,
         ModelName = job.Spec?.ModelName ?? "",
         State = JobStates.EventName(job.State),
         Message = job.Message,
         CorrelationId = job.CorrelationId,
-    });
+    };
 
-    /// <summary>Queues ModelTrained for a job that registered a version.</summary>
-    public void ModelTrained(Job job, string artifactDigest) => pending.Writer.TryWrite(new ModelTrained
+    /// <summary>ModelTrained for a job that registered a version.</summary>
+    public static ModelTrained ModelTrained(Job job, string artifactDigest) => new()
     {
         JobId = job.JobId,
         ModelName = job.Spec.ModelName,
@@ -35,33 +32,30 @@ public sealed partial class JobEvents(IBus bus, ILogger<JobEvents> logger) : Bac
         ParentVersion = job.Spec.WarmStartVersion,
         Metrics = new Dictionary<string, double>(job.Metrics),
         CorrelationId = job.CorrelationId,
-    });
+    };
 
-    /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>TrainingProgressed for the job's latest progress.</summary>
+    public static TrainingProgressed Progressed(Job job) => new()
     {
-        try
-        {
-            await foreach (var message in pending.Reader.ReadAllAsync(stoppingToken))
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                timeout.CancelAfter(PublishTimeout);
-                try
-                {
-                    // Publish by the runtime type: MassTransit routes on the concrete message type.
-                    await bus.Publish(message, message.GetType(), timeout.Token);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    LogPublishFailed(logger, ex, message.GetType().Name, message.CorrelationId);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+        JobId = job.JobId,
+        ModelName = job.Spec.ModelName,
+        Epoch = job.Progress.Epoch,
+        Epochs = job.Progress.Epochs,
+        TrainLoss = job.Progress.TrainLoss,
+        ValidationLoss = job.Progress.HasValidationLoss ? job.Progress.ValidationLoss : null,
+        Elapsed = job.Progress.Elapsed?.ToTimeSpan() ?? TimeSpan.Zero,
+        Eta = job.Progress.Eta?.ToTimeSpan() ?? TimeSpan.Zero,
+        CorrelationId = job.CorrelationId,
+    };
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not publish {MessageType} (correlation {CorrelationId}); it is dropped")]
-    private static partial void LogPublishFailed(ILogger logger, Exception ex, string messageType, string correlationId);
+    /// <summary>
+    /// Adds the events of a change to the outbox inside its transaction; returns what to do once it has
+    /// committed (wake the dispatcher).
+    /// </summary>
+    public Action Write(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<MeshMessage> messages)
+    {
+        if (messages.Count == 0) return static () => { };
+        foreach (var message in messages) SqliteOutbox.Enqueue(connection, transaction, message);
+        return signal.Notify;
+    }
 }

@@ -4,6 +4,7 @@ using Grpc.Core;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults;
 using MaaS.Trainer.V1;
+using Microsoft.Extensions.Options;
 
 namespace MaaS.Trainer.Jobs;
 
@@ -16,8 +17,8 @@ public sealed partial class JobSubmitter(
     SpecValidator validator,
     JobStore store,
     JobQueue queue,
-    JobEvents events,
     RegistryService.RegistryServiceClient registry,
+    IOptions<TrainerOptions> options,
     ILogger<JobSubmitter> logger)
 {
     /// <summary>
@@ -30,15 +31,16 @@ public sealed partial class JobSubmitter(
         if (violations.Count > 0) throw MeshErrors.InvalidArgument(string.Join(" ", violations));
         if (SpecValidator.Unsupported(normalized) is { } unsupported) throw MeshErrors.FailedPrecondition(unsupported);
         await CheckRegistryAsync(normalized, ct);
-        return Enqueue(NewJobId(), normalized, correlationId);
+        return Enqueue(NewJobId(), normalized, correlationId, toQueue: true)!;
     }
 
     /// <summary>
-    /// Submits a job for a bus command. A spec the trainer refuses becomes a Failed job with the
-    /// reason (redelivering it would fail the same way); only an unreachable registry throws, so the
-    /// bus retries later. A job id already known is a redelivery and is ignored.
+    /// Stores a job for a bus command, which the consumer then runs itself (so the bus's concurrency limit is the
+    /// replica's). A spec the trainer refuses becomes a Failed job with the reason (redelivering it would fail
+    /// the same way); only an unreachable registry throws, so the bus retries later. A job id already known is
+    /// a redelivery: nothing is stored and null is returned, so the job is not run twice.
     /// </summary>
-    public async Task<string> SubmitCommandAsync(string jobId, TrainingSpec spec, string correlationId, CancellationToken ct)
+    public async Task<string?> SubmitCommandAsync(string jobId, TrainingSpec spec, string correlationId, CancellationToken ct)
     {
         var reasons = new List<string>();
         if (jobId.Length == 0)
@@ -53,7 +55,7 @@ public sealed partial class JobSubmitter(
         else if (store.Get(jobId) is not null)
         {
             LogDuplicate(logger, jobId);
-            return jobId;
+            return null;
         }
 
         var (normalized, violations) = validator.Validate(spec);
@@ -70,33 +72,32 @@ public sealed partial class JobSubmitter(
                 reasons.Add(ex.Status.Detail);
             }
         }
-        if (reasons.Count == 0) return Enqueue(jobId, normalized, correlationId);
+        if (reasons.Count == 0) return Enqueue(jobId, normalized, correlationId, toQueue: false);
 
         var failed = NewJob(jobId, normalized, correlationId);
         failed.State = JobState.Failed;
         failed.Message = "The job was refused: " + string.Join(" ", reasons);
         failed.FinishedAt = failed.CreatedAt;
-        if (!store.TryAdd(failed))
+        if (!store.TryAdd(failed, JobEvents.StateChanged(failed)))
         {
             LogDuplicate(logger, jobId);
-            return jobId;
+            return null;
         }
         LogRefused(logger, jobId, failed.Message);
-        events.StateChanged(failed);
-        return jobId;
+        return null;
     }
 
-    private string Enqueue(string jobId, TrainingSpec spec, string correlationId)
+    // A gRPC job goes to this replica's queue; a command's job is run by its consumer (toQueue: false).
+    private string? Enqueue(string jobId, TrainingSpec spec, string correlationId, bool toQueue)
     {
         var job = NewJob(jobId, spec, correlationId);
-        if (!store.TryAdd(job))
+        if (!store.TryAdd(job, JobEvents.StateChanged(job)))
         {
             LogDuplicate(logger, jobId);
-            return jobId;
+            return toQueue ? jobId : null;
         }
         LogQueued(logger, jobId, spec.ModelName, spec.DatasetName, job.CorrelationId);
-        events.StateChanged(job);
-        queue.Enqueue(jobId);
+        if (toQueue) queue.Enqueue(jobId);
         return jobId;
     }
 
@@ -147,8 +148,9 @@ public sealed partial class JobSubmitter(
     // The registry's own sentence, without its full stop, to sit inside ours.
     private static string Detail(RpcException ex) => ex.Status.Detail.TrimEnd('.');
 
-    private static Job NewJob(string jobId, TrainingSpec spec, string correlationId) => new()
+    private Job NewJob(string jobId, TrainingSpec spec, string correlationId) => new()
     {
+        ReplicaId = options.Value.ReplicaId,
         JobId = jobId,
         State = JobState.Queued,
         Spec = spec,

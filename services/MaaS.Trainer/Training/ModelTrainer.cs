@@ -29,6 +29,9 @@ public sealed record TrainedModel(
     ClassMap? Classes,
     int EpochsRun)
 {
+    /// <summary>Weights and optimizer state after the last epoch, for an exact warm start (<see cref="TrainingCheckpoint"/>).</summary>
+    public byte[] Checkpoint { get; init; } = [];
+
     /// <summary>The weights of a one-layer, one-output model (linear regression).</summary>
     /// <exception cref="InvalidOperationException">The model has more layers or outputs.</exception>
     public LinearWeights Weights => Network.Layers is [{ Outputs: 1 } layer]
@@ -40,7 +43,9 @@ public sealed record TrainedModel(
 /// <param name="Epoch">Epochs done.</param>
 /// <param name="TrainLoss">Mean training loss of the epoch's steps.</param>
 /// <param name="ValidationLoss">Loss on the validation split after the epoch; null without one.</param>
-public sealed record EpochProgress(int Epoch, double TrainLoss, double? ValidationLoss);
+/// <param name="LearningRate">The learning rate of the epoch.</param>
+/// <param name="Final">The run's last report (last epoch, or early stopping).</param>
+public sealed record EpochProgress(int Epoch, double TrainLoss, double? ValidationLoss, double LearningRate = 0, bool Final = false);
 
 /// <summary>
 /// The training core, free of the registry and the job machinery: a table and a validated spec in,
@@ -60,9 +65,11 @@ public sealed class ModelTrainer(ExportVerifier verifier)
     /// <param name="warmStart">Weights (and standardisation) to start from instead of a seeded initialisation.</param>
     /// <param name="progress">Called about a hundred times per run.</param>
     /// <param name="ct">Stops between steps.</param>
+    /// <param name="checkpoint">A <see cref="TrainedModel.Checkpoint"/> of the warm-start version: its weights and
+    /// optimizer state replace the fresh ones, so training continues exactly where that run stopped.</param>
     /// <exception cref="TrainingFailedException">The data or the run cannot give a model; the message says why.</exception>
     public TrainedModel Train(NumericTable table, TrainingSpec spec, NetworkWeights? warmStart = null,
-        Action<EpochProgress>? progress = null, CancellationToken ct = default)
+        Action<EpochProgress>? progress = null, CancellationToken ct = default, byte[]? checkpoint = null)
     {
         spec = Jobs.SpecValidator.WithDefaults(spec);
         var data = TrainingData.Prepare(table, spec);
@@ -77,7 +84,7 @@ public sealed class ModelTrainer(ExportVerifier verifier)
         if (warmStart is not null) scaler = CheckWarmStart(warmStart, data, spec, outputs, head);
 
         using var scope = torch.NewDisposeScope();
-        var run = Fit(data, spec, scaler, warmStart, outputs, head, progress, ct);
+        var run = Fit(data, spec, scaler, warmStart, checkpoint, outputs, head, progress, ct);
 
         var network = new NetworkWeights(run.Layers, scaler, head);
         if (run.Layers.Any(l => !l.Weight.All(float.IsFinite) || !l.Bias.All(float.IsFinite)) || !run.Outputs.All(float.IsFinite))
@@ -107,7 +114,10 @@ public sealed class ModelTrainer(ExportVerifier verifier)
         var metrics = Metrics(data, spec, run, outputs);
         metrics["export_max_abs_diff"] = check.MaxAbsDiff;
         metrics["epochs_run"] = run.EpochsRun;
-        return new TrainedModel(data.Features, network, metrics, onnx, run.Outputs, run.Labels, data.Classes, run.EpochsRun);
+        return new TrainedModel(data.Features, network, metrics, onnx, run.Outputs, run.Labels, data.Classes, run.EpochsRun)
+        {
+            Checkpoint = run.Checkpoint,
+        };
     }
 
     /// <summary>The spec's feature columns, or every column but the label.</summary>
@@ -116,10 +126,10 @@ public sealed class ModelTrainer(ExportVerifier verifier)
     // "linear_regression" is also the name linear models' graphs always had.
     private static string GraphName(TrainingSpec spec) => spec.Architecture;
 
-    private sealed record FitResult(DenseLayer[] Layers, float[] Outputs, long[]? Labels, double TrainLoss, int EpochsRun);
+    private sealed record FitResult(DenseLayer[] Layers, float[] Outputs, long[]? Labels, double TrainLoss, int EpochsRun, byte[] Checkpoint);
 
     private static FitResult Fit(TrainingData data, TrainingSpec spec, DenseStandardization? scaler, NetworkWeights? warmStart,
-        int outputs, DenseHead head, Action<EpochProgress>? progress, CancellationToken ct)
+        byte[]? checkpoint, int outputs, DenseHead head, Action<EpochProgress>? progress, CancellationToken ct)
     {
         var n = data.FeatureCount;
         var (model, linears) = Build(spec, n, outputs);
@@ -127,6 +137,7 @@ public sealed class ModelTrainer(ExportVerifier verifier)
         {
             if (warmStart is not null) Load(linears, warmStart);
             using var optimizer = Optimizer(spec, model.parameters());
+            if (checkpoint is not null) TrainingCheckpoint.Restore(checkpoint, model, optimizer, spec);
 
             var all = torch.tensor(data.X, [data.Rows, n]);
             var standardized = scaler is null ? all
@@ -185,7 +196,10 @@ public sealed class ModelTrainer(ExportVerifier verifier)
                         stop = epoch - bestEpoch >= patience;
                     }
                 }
-                if (stop || epoch % reportEvery == 0 || epoch == spec.Epochs) progress?.Invoke(new EpochProgress(epoch, trainLoss, valLoss));
+                if (stop || epoch % reportEvery == 0 || epoch == spec.Epochs)
+                {
+                    progress?.Invoke(new EpochProgress(epoch, trainLoss, valLoss, optimizer.ParamGroups.First().LearningRate, stop || epoch == spec.Epochs));
+                }
                 if (stop) break;
             }
             if (patience > 0 && bestEpoch > 0)
@@ -215,7 +229,7 @@ public sealed class ModelTrainer(ExportVerifier verifier)
                 (int)l.in_features, (int)l.out_features,
                 l.weight!.data<float>().ToArray(), l.bias!.data<float>().ToArray(),
                 i < linears.Count - 1 ? Activation(spec.Activation) : DenseActivation.None)).ToArray();
-            return new FitResult(layers, outputValues, labels, finalLoss, epochsRun);
+            return new FitResult(layers, outputValues, labels, finalLoss, epochsRun, TrainingCheckpoint.Save(model, optimizer, spec));
         }
     }
 

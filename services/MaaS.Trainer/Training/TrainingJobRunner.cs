@@ -10,54 +10,76 @@ using MaaS.Trainer.V1;
 namespace MaaS.Trainer.Training;
 
 /// <summary>
-/// Runs one queued job to its end: download the dataset (and the warm-start model), train, export
-/// and verify, register the version, and record every state change with its event. Whatever goes
-/// wrong ends as a Failed job with a sentence; nothing escapes to the worker.
+/// Runs one queued job to its end: download the dataset (and the warm-start model and checkpoint), train,
+/// export and verify, register the version, keep the checkpoint, and record every state change with its
+/// events. Whatever goes wrong ends as a Failed (or, on request, Cancelled) job with a sentence.
 /// </summary>
 public sealed partial class TrainingJobRunner(
     JobStore store,
-    JobEvents events,
+    JobCancellations cancellations,
     RegistryGateway registry,
     ModelTrainer trainer,
+    CheckpointStore checkpoints,
+    TimeProvider clock,
     ILogger<TrainingJobRunner> logger)
 {
-    /// <summary>Runs the job; returns when it has succeeded or failed.</summary>
+    private static readonly TimeSpan ProgressEventInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Waits for a slot, then runs the job; returns when it has ended, or at once when it is not Queued
+    /// (cancelled while it waited, or already run). When the trainer stops mid-job the job is left Running
+    /// for the next start to mark interrupted.
+    /// </summary>
     public async Task RunAsync(string jobId, CancellationToken stopping)
+    {
+        try
+        {
+            using var slot = await cancellations.TakeSlotAsync(stopping);
+            using var cancel = cancellations.Begin(jobId, stopping);
+            await RunInSlotAsync(jobId, cancel.Token, stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            LogStopped(logger, jobId);
+        }
+    }
+
+    private async Task RunInSlotAsync(string jobId, CancellationToken ct, CancellationToken stopping)
     {
         var running = store.Update(jobId, j =>
         {
             j.State = JobState.Running;
             j.Message = "Downloading the dataset.";
-        });
+            j.StartedAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow());
+        }, when: j => j.State == JobState.Queued, jobEvents: j => [JobEvents.StateChanged(j)]);
         if (running is null) return;
-        events.StateChanged(running);
         var spec = running.Spec;
         LogRunning(logger, jobId, spec.ModelName);
 
         try
         {
-            var dataset = await registry.DownloadDatasetAsync(spec.DatasetName, spec.DatasetVersion, stopping);
+            var dataset = await registry.DownloadDatasetAsync(spec.DatasetName, spec.DatasetVersion, ct);
             var table = Parse(dataset);
 
             NetworkWeights? warmStart = null;
+            byte[]? checkpoint = null;
             if (spec.WarmStartVersion > 0)
             {
                 Note(jobId, $"Reading version {spec.WarmStartVersion} to start from.");
-                warmStart = ReadWarmStart(await registry.DownloadArtifactAsync(spec.ModelName, spec.WarmStartVersion, stopping), spec);
+                warmStart = ReadWarmStart(await registry.DownloadArtifactAsync(spec.ModelName, spec.WarmStartVersion, ct), spec);
+                // The checkpoint adds the optimizer state; a version trained on another replica has none here.
+                checkpoint = checkpoints.Read(spec.ModelName, spec.WarmStartVersion);
             }
 
-            Note(jobId, "Training.");
-            var trained = await Task.Run(() => trainer.Train(table, spec, warmStart, p => store.Update(jobId, j =>
-            {
-                j.EpochsDone = p.Epoch;
-                j.Message = p.ValidationLoss is { } val
-                    ? string.Create(CultureInfo.InvariantCulture, $"Epoch {p.Epoch}/{spec.Epochs}, loss {p.TrainLoss:G6}, validation loss {val:G6}.")
-                    : string.Create(CultureInfo.InvariantCulture, $"Epoch {p.Epoch}/{spec.Epochs}, loss {p.TrainLoss:G6}.");
-            }), stopping), stopping);
+            Note(jobId, checkpoint is null ? "Training." : $"Training from the checkpoint of version {spec.WarmStartVersion}.");
+            var throttle = new ProgressThrottle(ProgressEventInterval);
+            var began = clock.GetTimestamp();
+            var trained = await Task.Run(() => trainer.Train(table, spec, warmStart, p => Progress(jobId, spec, p, clock.GetElapsedTime(began), throttle), ct, checkpoint), ct);
 
             Note(jobId, "Registering the version.");
             var digest = RegistryGateway.Sha256Hex(trained.Onnx);
-            var version = await registry.RegisterAsync(Manifest(jobId, spec, dataset.Info, trained, digest), spec.Task, trained.Onnx, stopping);
+            var version = await registry.RegisterAsync(Manifest(jobId, spec, dataset.Info, trained, digest), spec.Task, trained.Onnx, ct);
+            checkpoints.Write(spec.ModelName, version.Version, trained.Checkpoint);
 
             var done = store.Update(jobId, j =>
             {
@@ -66,26 +88,53 @@ public sealed partial class TrainingJobRunner(
                 j.Metrics.Add(new Dictionary<string, double>(trained.Metrics));
                 j.EpochsDone = trained.EpochsRun;
                 j.Message = $"Registered {spec.ModelName} version {version.Version}.";
-                j.FinishedAt = Timestamp.FromDateTime(DateTime.UtcNow);
-            });
+                j.FinishedAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow());
+            }, jobEvents: j => [JobEvents.StateChanged(j), JobEvents.ModelTrained(j, digest)]);
             if (done is null) return;
             LogSucceeded(logger, jobId, spec.ModelName, version.Version, trained.Metrics["train_loss"]);
-            events.StateChanged(done);
-            events.ModelTrained(done, digest);
         }
         catch (TrainingFailedException ex)
         {
-            Fail(jobId, ex.Message);
+            End(jobId, JobState.Failed, ex.Message);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            Fail(jobId, "The trainer stopped before the job finished.");
+            throw;
+        }
+        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or Grpc.Core.RpcException)
+        {
+            var epochs = store.Get(jobId)?.EpochsDone ?? 0;
+            End(jobId, JobState.Cancelled, $"Cancelled on request after {epochs} epoch(s).");
         }
         catch (Exception ex)
         {
             LogUnexpected(logger, ex, jobId);
-            Fail(jobId, $"Unexpected error ({ex.GetType().Name}): {ex.Message}");
+            End(jobId, JobState.Failed, $"Unexpected error ({ex.GetType().Name}): {ex.Message}");
         }
+    }
+
+    private void Progress(string jobId, TrainingSpec spec, EpochProgress p, TimeSpan elapsed, ProgressThrottle throttle)
+    {
+        var eta = p.Epoch >= spec.Epochs || p.Final ? TimeSpan.Zero : elapsed / p.Epoch * (spec.Epochs - p.Epoch);
+        var progress = new JobProgress
+        {
+            Epoch = p.Epoch,
+            Epochs = spec.Epochs,
+            TrainLoss = p.TrainLoss,
+            Metrics = { ["learning_rate"] = p.LearningRate },
+            Elapsed = Duration.FromTimeSpan(elapsed),
+            Eta = Duration.FromTimeSpan(eta),
+        };
+        if (p.ValidationLoss is { } val) progress.ValidationLoss = val;
+        var publish = throttle.Take(clock.GetUtcNow(), p.Final);
+        store.Update(jobId, j =>
+        {
+            j.EpochsDone = p.Epoch;
+            j.Progress = progress;
+            j.Message = p.ValidationLoss is { } v
+                ? string.Create(CultureInfo.InvariantCulture, $"Epoch {p.Epoch}/{spec.Epochs}, loss {p.TrainLoss:G6}, validation loss {v:G6}.")
+                : string.Create(CultureInfo.InvariantCulture, $"Epoch {p.Epoch}/{spec.Epochs}, loss {p.TrainLoss:G6}.");
+        }, jobEvents: j => publish ? [JobEvents.Progressed(j)] : []);
     }
 
     private static NumericTable Parse(DownloadedDataset dataset)
@@ -136,17 +185,15 @@ public sealed partial class TrainingJobRunner(
 
     private void Note(string jobId, string message) => store.Update(jobId, j => j.Message = message);
 
-    private void Fail(string jobId, string reason)
+    private void End(string jobId, JobState state, string reason)
     {
-        var failed = store.Update(jobId, j =>
+        var ended = store.Update(jobId, j =>
         {
-            j.State = JobState.Failed;
+            j.State = state;
             j.Message = reason;
-            j.FinishedAt = Timestamp.FromDateTime(DateTime.UtcNow);
-        });
-        if (failed is null) return;
-        LogFailed(logger, jobId, reason);
-        events.StateChanged(failed);
+            j.FinishedAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow());
+        }, jobEvents: j => [JobEvents.StateChanged(j)]);
+        if (ended is not null) LogEnded(logger, jobId, JobStates.EventName(state), reason);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} running for model {Model}")]
@@ -155,8 +202,11 @@ public sealed partial class TrainingJobRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} registered {Model} version {Version} (train_loss {TrainLoss})")]
     private static partial void LogSucceeded(ILogger logger, string jobId, string model, long version, double trainLoss);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed: {Reason}")]
-    private static partial void LogFailed(ILogger logger, string jobId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} {State}: {Reason}")]
+    private static partial void LogEnded(ILogger logger, string jobId, string state, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} left Running: the trainer is stopping")]
+    private static partial void LogStopped(ILogger logger, string jobId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} hit an unexpected error")]
     private static partial void LogUnexpected(ILogger logger, Exception ex, string jobId);

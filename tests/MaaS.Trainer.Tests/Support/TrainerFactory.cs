@@ -17,10 +17,30 @@ namespace MaaS.Trainer.Tests.Support;
 public sealed class TrainerFactory : WebApplicationFactory<Program>
 {
     private readonly WebApplication registryApp;
-    private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), "maas-trainer-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly string dataDirectory;
+    private readonly bool ownsDirectory;
+    private readonly IReadOnlyDictionary<string, string?> settings;
 
-    /// <summary>Starts the fake registry the trainer will use.</summary>
-    public TrainerFactory() => (registryApp, Registry) = FakeRegistry.Start();
+    /// <summary>Starts the fake registry the trainer will use, with a data directory of its own.</summary>
+    public TrainerFactory()
+        : this(null, new Dictionary<string, string?>())
+    {
+    }
+
+    /// <summary>
+    /// A trainer on <paramref name="dataDirectory"/> (kept on dispose, so a second factory can restart on it;
+    /// null = a temporary one removed on dispose) with extra configuration.
+    /// </summary>
+    internal TrainerFactory(string? dataDirectory, IReadOnlyDictionary<string, string?> settings)
+    {
+        (registryApp, Registry) = FakeRegistry.Start();
+        ownsDirectory = dataDirectory is null;
+        this.dataDirectory = dataDirectory ?? NewDataDirectory();
+        this.settings = settings;
+    }
+
+    /// <summary>A fresh temporary data directory path.</summary>
+    public static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "maas-trainer-tests-" + Guid.NewGuid().ToString("N"));
 
     /// <summary>The registry the trainer talks to.</summary>
     public FakeRegistry Registry { get; }
@@ -39,6 +59,7 @@ public sealed class TrainerFactory : WebApplicationFactory<Program>
         builder.UseSetting("Mesh:GrpcPort", "1");
         builder.UseSetting("Mesh:DataDirectory", dataDirectory);
         builder.UseSetting("Services:Registry", "http://registry.test");
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.ConfigureTestServices(services =>
         {
             services.AddGrpcClient<RegistryService.RegistryServiceClient>()
@@ -56,6 +77,7 @@ public sealed class TrainerFactory : WebApplicationFactory<Program>
     {
         await base.DisposeAsync();
         await registryApp.DisposeAsync();
-        if (Directory.Exists(dataDirectory)) Directory.Delete(dataDirectory, recursive: true);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (ownsDirectory && Directory.Exists(dataDirectory)) Directory.Delete(dataDirectory, recursive: true);
     }
 }
