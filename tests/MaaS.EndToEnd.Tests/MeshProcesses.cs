@@ -10,7 +10,7 @@ namespace MaaS.EndToEnd.Tests;
 /// own `dotnet` process, all on free loopback ports, with logs under a temp folder. Disposing ends
 /// every process it started (by PID, with its children) and the broker.
 /// </summary>
-public sealed class MeshProcesses : IAsyncLifetime
+public class MeshProcesses : IAsyncLifetime
 {
     private readonly List<(string Name, Process Process, int GrpcPort)> processes = [];
     private readonly Dictionary<string, string> brokerEnv = [];
@@ -47,6 +47,19 @@ public sealed class MeshProcesses : IAsyncLifetime
         brokerEnv["MAAS_RABBITMQ_DIR"] = Path.Combine(WorkDirectory, "rabbitmq");
         await RunScriptAsync("start");
 
+        await StartServicesAsync(amqp);
+        foreach (var (name, process, port) in processes)
+        {
+            await WaitHealthyAsync(name, process, port);
+        }
+    }
+
+    /// <summary>
+    /// Starts the service processes once the broker on <paramref name="amqp"/> is up (the whole mesh here; a
+    /// fixture that needs only some services overrides it); each is then waited for until healthy.
+    /// </summary>
+    protected virtual Task StartServicesAsync(int amqp)
+    {
         int registry = FreePort(), trainer = FreePort(), updater = FreePort();
         int aGrpc = FreePort(), aRest = FreePort(), bGrpc = FreePort(), bRest = FreePort(), gGrpc = FreePort(), gRest = FreePort();
         string[] common =
@@ -73,10 +86,7 @@ public sealed class MeshProcesses : IAsyncLifetime
         ReplicaGrpc = new Uri($"http://127.0.0.1:{aGrpc}");
         ReplicaRest = new Uri($"http://127.0.0.1:{aRest}");
         GatewayRest = new Uri($"http://127.0.0.1:{gRest}");
-        foreach (var (name, process, port) in processes)
-        {
-            await WaitHealthyAsync(name, process, port);
-        }
+        return Task.CompletedTask;
     }
 
     /// <summary>Runs a program of the repo (e.g. the CLI) to its end; returns exit code and output.</summary>
@@ -162,7 +172,8 @@ public sealed class MeshProcesses : IAsyncLifetime
         try { Directory.Delete(WorkDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    private void Start(string name, string projectDirectory, int grpcPort, int httpPort, string[] args)
+    /// <summary>Starts one service (its Release or Debug build, as this assembly) with its log under <see cref="WorkDirectory"/>.</summary>
+    protected void Start(string name, string projectDirectory, int grpcPort, int httpPort, string[] args)
     {
         var logs = Directory.CreateDirectory(Path.Combine(WorkDirectory, "logs")).FullName;
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -231,7 +242,8 @@ public sealed class MeshProcesses : IAsyncLifetime
         return dll ?? throw new FileNotFoundException($"{assembly}.dll is not built under {bin}; build the solution in {Configuration} first.");
     }
 
-    private static int FreePort()
+    /// <summary>A free TCP port on 127.0.0.1.</summary>
+    protected static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
