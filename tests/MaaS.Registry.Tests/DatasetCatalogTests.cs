@@ -30,6 +30,28 @@ public abstract class DatasetCatalogTests(RegistryStore store)
     }
 
     [Fact]
+    public async Task UploadDataset_Parquet_StoredAsIsWithFormatSchemaRowCountAndStatisticsOfTheEquivalentCsv()
+    {
+        await using var host = new RegistryHost(store);
+        var parquet = await ParquetFiles.MixedAsync();
+
+        var dataset = await host.UploadDatasetAsync("mixed", parquet, digest: RegistryHost.Sha256(parquet), format: "parquet");
+        var csv = await host.UploadDatasetAsync("mixed-csv", Encoding.UTF8.GetBytes("a,b,c\n1,0.5,1\n2,1.5,0\n3,2.5,1\n"));
+        var fetched = (await host.Client.GetDatasetAsync(new GetDatasetRequest { Name = "mixed" })).Dataset;
+        var (downloaded, bytes) = await host.DownloadDatasetAsync("mixed", 1);
+
+        Assert.Equal(("parquet", 3L, parquet.Length), (dataset.Format, dataset.RowCount, dataset.Size));
+        Assert.Equal(["a", "b", "c"], dataset.Columns);
+        Assert.Equal([("a", "INT64"), ("b", "FP64"), ("c", "INT64")], dataset.Schema.Select(c => (c.Name, c.Datatype)));
+        Assert.Equal(csv.Schema, dataset.Schema);
+        Assert.Equal(csv.Statistics, dataset.Statistics);
+        Assert.Equal((3L, 2.0 / 3, 0.0, 1.0), (dataset.Statistics[2].Count, dataset.Statistics[2].Mean, dataset.Statistics[2].Min, dataset.Statistics[2].Max));
+        Assert.Equal(dataset, fetched);
+        Assert.Equal(dataset, downloaded);
+        Assert.Equal(parquet, bytes);
+    }
+
+    [Fact]
     public async Task UploadDataset_Stored_DatasetVersionCreatedWrittenWithSchema()
     {
         await using var host = new RegistryHost(store);

@@ -283,6 +283,45 @@ public abstract class RegistryGrpcServiceTests(RegistryStore store)
     }
 
     [Fact]
+    public async Task UploadDataset_ParquetStringColumn_InvalidArgumentWithReaderSentence()
+    {
+        await using var host = new RegistryHost(store);
+        var x = new Parquet.Schema.DataField<double>("x");
+        var city = new Parquet.Schema.DataField<string>("city");
+        var bytes = await ParquetFiles.WriteAsync(new Parquet.Schema.ParquetSchema(x, city), async g =>
+        {
+            await g.WriteAsync<double>(x, new[] { 1.0 });
+            await g.WriteAsync(city, new[] { "Derby" });
+        });
+
+        await Expect.Status(StatusCode.InvalidArgument, () => host.UploadDatasetAsync("towns", bytes, format: "parquet"),
+            "The dataset is not a numeric Parquet table: Parquet column 'city' holds text values, not numbers");
+        await Expect.Status(StatusCode.NotFound, () => host.Client.GetDatasetAsync(new GetDatasetRequest { Name = "towns" }).ResponseAsync);
+    }
+
+    [Fact]
+    public async Task UploadDataset_CsvBytesDeclaredParquet_InvalidArgumentNotParquet()
+    {
+        await using var host = new RegistryHost(store);
+
+        await Expect.Status(StatusCode.InvalidArgument,
+            () => host.UploadDatasetAsync("houses", Encoding.UTF8.GetBytes(Csv), format: "parquet"),
+            "The dataset is not a numeric Parquet table: The file is not a readable Parquet file");
+    }
+
+    [Theory]
+    [InlineData("xlsx")]
+    [InlineData("CSV")]
+    public async Task UploadDataset_UnknownFormat_InvalidArgumentNamingFormatAndAllowedValues(string format)
+    {
+        await using var host = new RegistryHost(store);
+
+        await Expect.Status(StatusCode.InvalidArgument,
+            () => host.UploadDatasetAsync("houses", Encoding.UTF8.GetBytes(Csv), format: format),
+            "manifest.format must be one of 'csv', 'parquet'", $"it is '{format}'");
+    }
+
+    [Fact]
     public async Task UploadDataset_NonNumericCell_InvalidArgumentWithParserSentence()
     {
         await using var host = new RegistryHost(store);

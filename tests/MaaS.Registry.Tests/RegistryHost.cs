@@ -170,12 +170,13 @@ public sealed class RegistryHost : IAsyncDisposable
     }
 
     /// <summary>Uploads a dataset in chunks.</summary>
-    public async Task<DatasetVersion> UploadDatasetAsync(string name, byte[] content, string digest = "", int chunkBytes = 7)
+    public async Task<DatasetVersion> UploadDatasetAsync(string name, byte[] content, string digest = "", int chunkBytes = 7,
+        string format = "csv")
     {
         using var call = Client.UploadDataset();
         await call.RequestStream.WriteAsync(new UploadDatasetRequest
         {
-            Manifest = new DatasetManifest { Name = name, Format = "csv", Description = "test data", Digest = digest },
+            Manifest = new DatasetManifest { Name = name, Format = format, Description = "test data", Digest = digest },
         });
         foreach (var chunk in content.Chunk(chunkBytes))
         {

@@ -185,6 +185,65 @@ public sealed class TrainerServiceTests(TrainerFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task Job_ParquetDataset_SameWeightsAsFromTheEquivalentCsv()
+    {
+        var table = TestData.Line(2, 1);
+        factory.Registry.AddDataset("twin-csv", table);
+        var parquet = await factory.Registry.AddParquetDatasetAsync("twin-parquet", table);
+        Assert.Equal("parquet", parquet.Format);
+        var fromCsvSpec = TestData.Spec(model: "twin-from-csv", dataset: "twin-csv", epochs: 200);
+        var fromParquetSpec = TestData.Spec(model: "twin-from-parquet", dataset: "twin-parquet", epochs: 200);
+        fromCsvSpec.Seed = fromParquetSpec.Seed = 11;
+
+        var fromCsv = (await WatchToEnd(await Submit(fromCsvSpec)))[^1];
+        var fromParquet = (await WatchToEnd(await Submit(fromParquetSpec)))[^1];
+
+        Assert.Equal((JobState.Succeeded, JobState.Succeeded), (fromCsv.State, fromParquet.State));
+        var csvWeights = LinearOnnxReader.Read(factory.Registry.Version("twin-from-csv", 1)!.Value.Artifact);
+        var parquetWeights = LinearOnnxReader.Read(factory.Registry.Version("twin-from-parquet", 1)!.Value.Artifact);
+        Assert.Equal(csvWeights.Weight, parquetWeights.Weight);
+        Assert.Equal(csvWeights.Bias, parquetWeights.Bias);
+        Assert.Equal(parquet.Digest, factory.Registry.Version("twin-from-parquet", 1)!.Value.Version.Lineage.DatasetDigest);
+    }
+
+    [Fact]
+    public async Task Job_ParquetDatasetWithTextColumn_FailsNamingTheColumn()
+    {
+        var x = new Parquet.Schema.DataField<double>("x");
+        var y = new Parquet.Schema.DataField<string>("y");
+        using var output = new MemoryStream();
+        await using (var writer = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(x, y), output))
+        {
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync<double>(x, new[] { 1.0, 2.0 });
+            await group.WriteAsync(y, new[] { "low", "high" });
+        }
+        factory.Registry.AddDataset("text-label", output.ToArray(), "parquet");
+
+        var job = (await WatchToEnd(await Submit(TestData.Spec(model: "text-label", dataset: "text-label"))))[^1];
+
+        Assert.Equal(JobState.Failed, job.State);
+        Assert.Contains("(Parquet) cannot be read: Parquet column 'y' holds text values, not numbers", job.Message);
+    }
+
+    [Fact]
+    public async Task SubmitJob_ColumnNotInTheRegistrySchema_InvalidArgumentNamingTheColumn()
+    {
+        await factory.Registry.AddParquetDatasetAsync("schema-data", TestData.Line(2, 1));
+        var badLabel = TestData.Spec(model: "schema", dataset: "schema-data");
+        badLabel.LabelColumn = "price";
+        var badFeature = TestData.Spec(model: "schema", dataset: "schema-data");
+        badFeature.FeatureColumns.Add("size");
+
+        var label = await Assert.ThrowsAsync<RpcException>(() => Submit(badLabel));
+        var feature = await Assert.ThrowsAsync<RpcException>(() => Submit(badFeature));
+
+        Assert.Equal((StatusCode.InvalidArgument, StatusCode.InvalidArgument), (label.StatusCode, feature.StatusCode));
+        Assert.Contains("spec.label_column: column 'price' is not in version 1 of dataset 'schema-data' (columns: x, y)", label.Status.Detail);
+        Assert.Contains("spec.feature_columns: column 'size' is not in version 1", feature.Status.Detail);
+    }
+
+    [Fact]
     public async Task Job_RegistryRefusesTheVersion_FailsWithTheRegistrySentence()
     {
         var registry = new TrainerFactory();

@@ -29,11 +29,6 @@ public sealed partial class RegistryOperations(
     /// <summary>The alias Rollback and GetServingVersion use when none is named.</summary>
     public const string DefaultAlias = "production";
 
-    private const string CsvFormat = "csv";
-
-    // Invalid UTF-8 must be refused, not silently turned into replacement characters.
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     /// <summary>Creates a model (AlreadyExists when taken, unless <c>if_absent</c>); returns it and whether this call created it.</summary>
     public async Task<(Model Model, bool Created)> CreateModelAsync(CreateModelRequest request, CancellationToken cancellationToken)
     {
@@ -107,15 +102,13 @@ public sealed partial class RegistryOperations(
         return version;
     }
 
-    /// <summary>Stores a CSV dataset version that <paramref name="receive"/> writes, with its schema and column statistics.</summary>
+    /// <summary>Stores a CSV or Parquet dataset version that <paramref name="receive"/> writes, as-is, with its format, schema and column statistics.</summary>
     public async Task<DatasetVersion> UploadDatasetAsync(DatasetManifest manifest, Func<IBlobUpload, CancellationToken, Task> receive,
         CancellationToken cancellationToken)
     {
         RequestRules.Name("manifest.name", manifest.Name);
-        if (manifest.Format.Length > 0 && manifest.Format != CsvFormat)
-        {
-            throw MeshErrors.InvalidArgument($"manifest.format must be 'csv' (or empty, meaning csv); it is '{manifest.Format}'.");
-        }
+        var format = DatasetFormats.Resolve(manifest.Format) ?? throw MeshErrors.InvalidArgument(
+            $"manifest.format must be one of {string.Join(", ", DatasetFormats.All.Select(f => $"'{f}'"))} (or empty, meaning csv); it is '{manifest.Format}'.");
         RequestRules.MaxUtf8Bytes("manifest.description", manifest.Description, RequestRules.MaxDescriptionBytes);
         if (manifest.Digest.Length > 0)
         {
@@ -125,7 +118,7 @@ public sealed partial class RegistryOperations(
         await ReceiveAsync(upload, receive, "dataset", "Registry:MaxDatasetBytes", cancellationToken);
         if (upload.Length == 0)
         {
-            throw MeshErrors.InvalidArgument("The dataset is empty; send the CSV file as chunk messages after the manifest.");
+            throw MeshErrors.InvalidArgument($"The dataset is empty; send the {DatasetFormats.Label(format)} file as chunk messages after the manifest.");
         }
         try
         {
@@ -136,10 +129,10 @@ public sealed partial class RegistryOperations(
             throw MeshErrors.InvalidArgument(
                 $"manifest.digest {ex.Declared} does not match the sha256 of the {upload.Length} bytes received, {ex.Computed}; nothing was stored.");
         }
-        var table = await ParseCsvAsync(upload, cancellationToken);
+        var table = await ParseAsync(upload, format, cancellationToken);
         var profile = DatasetProfile.Of(table);
         var dataset = await committer.CommitAsync(upload, (blob, ct) =>
-            datasets.InsertAsync(manifest.Name, CsvFormat, manifest.Description, blob, table.Rows.Count, table.Columns, profile, ct));
+            datasets.InsertAsync(manifest.Name, format, manifest.Description, blob, table.Rows.Count, table.Columns, profile, ct));
         outbox.Notify();
         LogDatasetUploaded(logger, dataset.Name, dataset.Version, dataset.RowCount, dataset.Digest);
         return dataset;
@@ -267,28 +260,17 @@ public sealed partial class RegistryOperations(
         }
     }
 
-    /// <summary>Parses the uploaded CSV with the mesh's one table parser; its sentence is the caller's answer.</summary>
-    private static async Task<NumericTable> ParseCsvAsync(IBlobUpload upload, CancellationToken cancellationToken)
+    /// <summary>Parses the upload with the mesh's one dataset reader; its sentence is the caller's answer.</summary>
+    private static async Task<NumericTable> ParseAsync(IBlobUpload upload, string format, CancellationToken cancellationToken)
     {
-        string text;
         try
         {
             await using var content = upload.OpenContent();
-            using var reader = new StreamReader(content, StrictUtf8, detectEncodingFromByteOrderMarks: false);
-            text = await reader.ReadToEndAsync(cancellationToken);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw MeshErrors.InvalidArgument("The dataset is not valid UTF-8 text; a CSV file of numbers with a header row is expected.");
-        }
-        try
-        {
-            // A UTF-8 byte order mark is not part of the first column's name.
-            return NumericTable.Parse(text.TrimStart('\uFEFF'));
+            return await DatasetFormats.ReadAsync(content, format, cancellationToken);
         }
         catch (FormatException ex)
         {
-            throw MeshErrors.InvalidArgument($"The dataset is not a numeric CSV table: {ex.Message}");
+            throw MeshErrors.InvalidArgument($"The dataset is not a numeric {DatasetFormats.Label(format)} table: {ex.Message}");
         }
     }
 

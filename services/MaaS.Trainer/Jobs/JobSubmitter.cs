@@ -129,6 +129,20 @@ public sealed partial class JobSubmitter(
                 $"spec.batch_size is {spec.BatchSize}, more than the {dataset.RowCount} rows of version {dataset.Version} of dataset '{spec.DatasetName}'; use at most {dataset.RowCount} (or 0 for full batch).");
         }
 
+        // The registry read the columns at upload (every one numeric): a column the spec names that is not
+        // there is refused now, not after the download.
+        if (dataset is { Columns.Count: > 0 })
+        {
+            var known = dataset.Columns.ToHashSet(StringComparer.Ordinal);
+            var (field, missing) = !known.Contains(spec.LabelColumn) ? ("spec.label_column", spec.LabelColumn)
+                : ("spec.feature_columns", spec.FeatureColumns.FirstOrDefault(c => !known.Contains(c)));
+            if (missing is not null)
+            {
+                throw MeshErrors.InvalidArgument(
+                    $"{field}: column '{missing}' is not in version {dataset.Version} of dataset '{spec.DatasetName}' (columns: {string.Join(", ", dataset.Columns)}).");
+            }
+        }
+
         if (spec.WarmStartVersion == 0) return;
         try
         {

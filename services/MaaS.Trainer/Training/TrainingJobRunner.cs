@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults.Data;
@@ -59,7 +58,7 @@ public sealed partial class TrainingJobRunner(
         try
         {
             var dataset = await registry.DownloadDatasetAsync(spec.DatasetName, spec.DatasetVersion, ct);
-            var table = Parse(dataset);
+            var table = await ReadAsync(dataset, ct);
 
             NetworkWeights? warmStart = null;
             byte[]? checkpoint = null;
@@ -137,15 +136,17 @@ public sealed partial class TrainingJobRunner(
         }, jobEvents: j => publish ? [JobEvents.Progressed(j)] : []);
     }
 
-    private static NumericTable Parse(DownloadedDataset dataset)
+    // The registry records the format it parsed at upload; the same shared reader gives the same table here.
+    private static async Task<NumericTable> ReadAsync(DownloadedDataset dataset, CancellationToken ct)
     {
         try
         {
-            return NumericTable.Parse(Encoding.UTF8.GetString(dataset.Content));
+            return await DatasetFormats.ReadAsync(dataset.Content, dataset.Info.Format, ct);
         }
         catch (FormatException ex)
         {
-            throw new TrainingFailedException($"Dataset '{dataset.Info.Name}' version {dataset.Info.Version} cannot be read: {ex.Message}");
+            throw new TrainingFailedException(
+                $"Dataset '{dataset.Info.Name}' version {dataset.Info.Version} ({DatasetFormats.Label(dataset.Info.Format)}) cannot be read: {ex.Message}");
         }
     }
 

@@ -29,9 +29,16 @@ public sealed class FakeRegistry : RegistryService.RegistryServiceBase
     public DatasetVersion AddDataset(string name, NumericTable table) => AddDataset(name, table.ToCsv(), table.Columns, table.Rows.Count);
 
     /// <summary>Stores a dataset version from raw CSV text.</summary>
-    public DatasetVersion AddDataset(string name, string csv, IEnumerable<string>? columns = null, int rows = 0)
+    public DatasetVersion AddDataset(string name, string csv, IEnumerable<string>? columns = null, int rows = 0) =>
+        AddDataset(name, System.Text.Encoding.UTF8.GetBytes(csv), "csv", columns, rows);
+
+    /// <summary>Stores a dataset version made from a table, written as Parquet.</summary>
+    public async Task<DatasetVersion> AddParquetDatasetAsync(string name, NumericTable table) =>
+        AddDataset(name, await ParquetTables.WriteAsync(table), "parquet", table.Columns, table.Rows.Count);
+
+    /// <summary>Stores a dataset version from raw bytes of the given format.</summary>
+    public DatasetVersion AddDataset(string name, byte[] bytes, string format, IEnumerable<string>? columns = null, int rows = 0)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(csv);
         lock (gate)
         {
             var versions = datasets.TryGetValue(name, out var list) ? list : datasets[name] = [];
@@ -43,7 +50,7 @@ public sealed class FakeRegistry : RegistryService.RegistryServiceBase
                 Size = bytes.Length,
                 RowCount = rows,
                 Columns = { columns ?? [] },
-                Format = "csv",
+                Format = format,
                 CreatedAt = Timestamp.FromDateTime(DateTime.UtcNow),
             };
             versions.Add((info, bytes));
