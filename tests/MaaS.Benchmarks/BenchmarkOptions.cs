@@ -1,9 +1,7 @@
-using System.Globalization;
-
 namespace MaaS.Benchmarks;
 
 /// <summary>The command line, checked: a wrong flag stops the tool with a sentence before anything starts.</summary>
-public sealed class BenchmarkOptions
+public sealed class BenchmarkOptions() : ToolOptions("tests/MaaS.Benchmarks")
 {
     /// <summary>Every scenario, in the order they run.</summary>
     public static readonly string[] AllScenarios = ["a", "b", "c", "d", "e", "f"];
@@ -20,9 +18,6 @@ public sealed class BenchmarkOptions
     /// </summary>
     public double PrewarmSeconds { get; private set; } = 3;
 
-    /// <summary>Where the markdown goes besides stdout; null = stdout only.</summary>
-    public string? Out { get; private set; }
-
     /// <summary>Scenarios to run (letters a–f).</summary>
     public IReadOnlyList<string> Scenarios { get; private set; } = AllScenarios;
 
@@ -34,18 +29,6 @@ public sealed class BenchmarkOptions
 
     /// <summary>Load/unload cycles of scenario f.</summary>
     public int Cycles { get; private set; } = 1000;
-
-    /// <summary>First port of a range of 5 to use; 0 = ports the OS hands out.</summary>
-    public int PortBase { get; private set; }
-
-    /// <summary>Skip `dotnet build -c Release` of the replica and the gateway.</summary>
-    public bool NoBuild { get; private set; }
-
-    /// <summary>Repository root (found from the working directory upwards).</summary>
-    public string RepoRoot { get; private set; } = "";
-
-    /// <summary>The arguments as given, for the report's exact command.</summary>
-    public IReadOnlyList<string> Raw { get; private set; } = [];
 
     /// <summary>Usage text.</summary>
     public const string Usage = """
@@ -65,60 +48,25 @@ public sealed class BenchmarkOptions
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a sentence on a bad one.</summary>
     public static BenchmarkOptions Parse(string[] args)
     {
-        var o = new BenchmarkOptions { Raw = args };
-        for (var i = 0; i < args.Length; i++)
+        var o = new BenchmarkOptions();
+        o.Read(args, hasKeep: false, (name, value) =>
         {
-            var name = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
             switch (name)
             {
-                case "--seconds": o.Seconds = Number(name, Value(), 0.1, 3600); break;
-                case "--warmup": o.WarmupSeconds = Number(name, Value(), 0, 600); break;
-                case "--prewarm": o.PrewarmSeconds = Number(name, Value(), 0, 600); break;
-                case "--out": o.Out = Value(); break;
-                case "--scenarios":
-                    var list = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToList();
-                    var unknown = list.Where(s => !AllScenarios.Contains(s)).ToList();
-                    if (list.Count == 0 || unknown.Count > 0)
-                    {
-                        throw new ArgumentException($"--scenarios takes letters among {string.Join(",", AllScenarios)}; '{string.Join(",", unknown)}' is not one.");
-                    }
-                    o.Scenarios = AllScenarios.Where(list.Contains).ToList();
-                    break;
+                case "--seconds": o.Seconds = OptionValues.Number(name, value(), 0.1, 3600); break;
+                case "--warmup": o.WarmupSeconds = OptionValues.Number(name, value(), 0, 600); break;
+                case "--prewarm": o.PrewarmSeconds = OptionValues.Number(name, value(), 0, 600); break;
+                case "--scenarios": o.Scenarios = OptionValues.Names(name, value(), AllScenarios, "letters"); break;
                 case "--concurrency":
-                    o.Concurrency = Value().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => (int)Number(name, s, 1, 4096)).Distinct().ToList();
+                    o.Concurrency = value().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => (int)OptionValues.Number(name, s, 1, 4096)).Distinct().ToList();
                     break;
-                case "--callers-per-channel": o.CallersPerChannel = (int)Number(name, Value(), 1, 4096); break;
-                case "--cycles": o.Cycles = (int)Number(name, Value(), 1, 1_000_000); break;
-                case "--port-base": o.PortBase = (int)Number(name, Value(), 1024, 65530); break;
-                case "--no-build": o.NoBuild = true; break;
-                case "-h" or "--help": throw new ArgumentException("");
-                default: throw new ArgumentException($"Unknown option '{name}'.");
+                case "--callers-per-channel": o.CallersPerChannel = (int)OptionValues.Number(name, value(), 1, 4096); break;
+                case "--cycles": o.Cycles = (int)OptionValues.Number(name, value(), 1, 1_000_000); break;
+                case "--port-base": o.PortBase = (int)OptionValues.Number(name, value(), 1024, 65530); break;
+                default: return false;
             }
-        }
-        o.RepoRoot = FindRepoRoot();
+            return true;
+        });
         return o;
-    }
-
-    /// <summary>The command that reproduces this run.</summary>
-    public string Command =>
-        "dotnet run -c Release --project tests/MaaS.Benchmarks" + (Raw.Count > 0 ? " -- " + string.Join(' ', Raw) : "");
-
-    private static double Number(string name, string text, double min, double max)
-    {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-        {
-            throw new ArgumentException($"{name} must be a number from {min} to {max}; it is '{text}'.");
-        }
-        return v;
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MaaS.Mesh.sln"))) return dir.FullName;
-        }
-        throw new ArgumentException("Run the tool from inside the MaaS.Mesh repository (no MaaS.Mesh.sln found above the working directory).");
     }
 }

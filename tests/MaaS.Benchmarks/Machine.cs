@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 
 namespace MaaS.Benchmarks;
 
@@ -10,8 +9,8 @@ public static class Machine
     public static string Header(BenchmarkOptions o) => $"""
         # Benchmarks — inference replica, gateway, transport ceiling
 
-        - **Machine:** {Environment.ProcessorCount} cores, {CpuModel()}, {RuntimeInformation.OSDescription}, .NET {Environment.Version}
-        - **Date:** {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC; load average at the start {LoadAverage()} (other work on the machine skews the numbers)
+        - **Machine:** {MachineInfo.Summary(withMemory: false)}
+        - **Date:** {MachineInfo.UtcNow()} UTC; load average at the start {MachineInfo.LoadAverage()} (other work on the machine skews the numbers)
         - **Command:** `{o.Command}` (from the repository root)
         - **Method:** the tool builds the replica and the gateway in Release and starts them itself on loopback ports: one inference replica standing alone (`--Bus:Transport=InMemory --Services:Registry=http://127.0.0.1:9`, ONNX Runtime settings from its appsettings.json) and a gateway pointed at it (no registry). Models are loaded with RepositoryModelLoad in Triton's form (`file:<version>/model.onnx` bytes + `config` JSON), written by our dense exporter. Closed loop as in perf_analyzer's concurrency mode: each caller sends its next request when the previous one is answered; {o.CallersPerChannel} callers per GrpcChannel. Before the first cell of each target, {o.PrewarmSeconds.ToString(CultureInfo.InvariantCulture)} s of unmeasured calls at concurrency 4 (so the services' JIT tiering has settled); each cell: {o.WarmupSeconds.ToString(CultureInfo.InvariantCulture)} s warm-up, then {o.Seconds.ToString(CultureInfo.InvariantCulture)} s measured. Latency is Stopwatch time from send to answer; percentiles are nearest-rank over the successful calls that ended inside the window; throughput is those calls per second. Client, replica and gateway share the same cores.
 
@@ -23,30 +22,5 @@ public static class Machine
         const string marker = "ONNX Runtime runs on ";
         var at = logLine?.IndexOf(marker, StringComparison.Ordinal) ?? -1;
         return at < 0 ? "" : $"- **ONNX Runtime:** {logLine![(at + marker.Length)..].Trim()}\n";
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
-    private static string CpuModel()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            return line is null ? RuntimeInformation.ProcessArchitecture.ToString() : line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException)
-        {
-            return RuntimeInformation.ProcessArchitecture.ToString();
-        }
     }
 }

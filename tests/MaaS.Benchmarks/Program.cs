@@ -2,21 +2,10 @@ using MaaS.Benchmarks;
 using MaaS.Benchmarks.Hosting;
 using MaaS.Benchmarks.Reporting;
 
-BenchmarkOptions options;
-try
-{
-    options = BenchmarkOptions.Parse(args);
-}
-catch (ArgumentException ex)
-{
-    if (ex.Message.Length > 0) Console.Error.WriteLine(ex.Message);
-    Console.Error.WriteLine(BenchmarkOptions.Usage);
-    return 2;
-}
+if (!ToolRun.TryParse(() => BenchmarkOptions.Parse(args), BenchmarkOptions.Usage, out var options)) return 2;
 
 // Ctrl-C must not leave the replica and gateway running.
-Console.CancelKeyPress += (_, _) => ServiceProcess.KillAll();
-AppDomain.CurrentDomain.ProcessExit += (_, _) => ServiceProcess.KillAll();
+ServiceProcess.KillAllOnExit();
 
 var progress = Console.Error;
 var header = Machine.Header(options);
@@ -43,7 +32,7 @@ try
                 _ => scenarios.CyclesAsync(),
             });
         }
-        catch (Exception ex) when (ex is BenchmarkException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ex is HarnessException or Grpc.Core.RpcException)
         {
             // One scenario failing must not cost the others their numbers.
             measured.NotRun[s] = ex.Message;
@@ -53,7 +42,7 @@ try
     provider = mesh.Replica.LastLogLine("ONNX Runtime runs on");
     mesh.Succeeded = true;
 }
-catch (BenchmarkException ex)
+catch (HarnessException ex)
 {
     Console.Error.WriteLine(ex.Message);
     return 1;
@@ -61,11 +50,5 @@ catch (BenchmarkException ex)
 
 Targets.Write(report, measured);
 var document = header.TrimEnd() + "\n" + Machine.ProviderLine(provider) + report.Body;
-if (options.Out is not null)
-{
-    var path = Path.GetFullPath(options.Out);
-    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-    await File.WriteAllTextAsync(path, document);
-    progress.WriteLine($"wrote {path}");
-}
+await ToolRun.WriteReportAsync(options.Out, document, progress);
 return 0;

@@ -1,7 +1,5 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using MaaS.Testing;
 
 namespace MaaS.EndToEnd.Tests;
 
@@ -12,11 +10,21 @@ namespace MaaS.EndToEnd.Tests;
 /// </summary>
 public class MeshProcesses : IAsyncLifetime
 {
-    private readonly List<(string Name, Process Process, int GrpcPort)> processes = [];
-    private readonly Dictionary<string, string> brokerEnv = [];
+    // Health on the gRPC port (HTTP/2 only); the content root is the checkout, not the dll's folder; killed at once with its children.
+    private static readonly ServiceProcessOptions Service = new()
+    {
+        HealthPath = "/healthz",
+        HealthOverHttp2 = true,
+        StartTimeout = TimeSpan.FromSeconds(120),
+        StopGrace = TimeSpan.Zero,
+        Production = false,
+    };
+
+    private readonly List<ServiceProcess> processes = [];
+    private InfraScript? broker;
 
     /// <summary>Checkout root (the folder with MaaS.Mesh.sln).</summary>
-    public string Root { get; } = FindRoot();
+    public string Root { get; } = RepoPaths.AboveBinaries();
 
     /// <summary>Temp folder holding state and logs of this run.</summary>
     public string WorkDirectory { get; } = Path.Combine(Path.GetTempPath(), "maas-e2e-" + Guid.NewGuid().ToString("N")[..8]);
@@ -41,16 +49,14 @@ public class MeshProcesses : IAsyncLifetime
     {
         Directory.CreateDirectory(WorkDirectory);
         var amqp = FreePort();
-        brokerEnv["MAAS_RABBITMQ_PORT"] = amqp.ToString();
-        brokerEnv["MAAS_RABBITMQ_DIST_PORT"] = FreePort().ToString();
-        brokerEnv["MAAS_RABBITMQ_EPMD_PORT"] = FreePort().ToString();
-        brokerEnv["MAAS_RABBITMQ_DIR"] = Path.Combine(WorkDirectory, "rabbitmq");
-        await RunScriptAsync("start");
+        broker = InfraScript.RabbitMq(Root, amqp, FreePort(), FreePort(), Path.Combine(WorkDirectory, "rabbitmq"));
+        await broker.StartAsync();
 
+        // All started first, then each waited for: they come up side by side.
         await StartServicesAsync(amqp);
-        foreach (var (name, process, port) in processes)
+        foreach (var process in processes)
         {
-            await WaitHealthyAsync(name, process, port);
+            await process.WaitHealthyAsync();
         }
     }
 
@@ -92,23 +98,8 @@ public class MeshProcesses : IAsyncLifetime
     /// <summary>Runs a program of the repo (e.g. the CLI) to its end; returns exit code and output.</summary>
     public async Task<(int ExitCode, string Output)> RunToolAsync(string projectDirectory, string assembly, TimeSpan timeout, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
-        info.ArgumentList.Add(FindDll(projectDirectory, assembly));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        var (exit, stdout, stderr, _) = await ProcessRun.RunAsync("dotnet", Root, timeout, [FindDll(projectDirectory, assembly), .. args]);
+        return (exit, stdout + stderr);
     }
 
     /// <summary>Runs tests/clients/python/oip_client.py against the gateway; one JSON object per transport.</summary>
@@ -131,14 +122,8 @@ public class MeshProcesses : IAsyncLifetime
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunPythonAsync(string script, string[] args)
     {
-        var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
-        info.ArgumentList.Add(Path.Combine(Root, "tests", "clients", "python", script));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
-        return (process.ExitCode, await stdout, await stderr);
+        var (exit, stdout, stderr, _) = await ProcessRun.RunAsync("/usr/bin/python3", Root, TimeSpan.FromSeconds(120), [Path.Combine(Root, "tests", "clients", "python", script), .. args]);
+        return (exit, stdout, stderr);
     }
 
     private static List<JsonNode> ParseLines(string text) =>
@@ -154,106 +139,30 @@ public class MeshProcesses : IAsyncLifetime
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
-        foreach (var (_, process, _) in processes)
-        {
-            try
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill(entireProcessTree: true);
-                    await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
-                }
-            }
-            catch (InvalidOperationException) { }
-            catch (TimeoutException) { }
-            process.Dispose();
-        }
-        await RunScriptAsync("stop");
+        foreach (var process in processes) await process.DisposeAsync();
+        if (broker is not null) await broker.StopQuietlyAsync();
         try { Directory.Delete(WorkDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Starts one service (its Release or Debug build, as this assembly) with its log under <see cref="WorkDirectory"/>.</summary>
+    /// <summary>Starts one service (its Release or Debug build, as this assembly) with its log under <see cref="WorkDirectory"/>; <see cref="InitializeAsync"/> waits for it.</summary>
     protected void Start(string name, string projectDirectory, int grpcPort, int httpPort, string[] args)
     {
         var logs = Directory.CreateDirectory(Path.Combine(WorkDirectory, "logs")).FullName;
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(FindDll(projectDirectory, Path.GetFileName(projectDirectory)));
-        info.ArgumentList.Add($"--Mesh:GrpcPort={grpcPort}");
-        info.ArgumentList.Add($"--Mesh:HttpPort={httpPort}");
-        info.ArgumentList.Add($"--Mesh:DataDirectory={Path.Combine(WorkDirectory, "data", name)}");
-        foreach (var a in args) info.ArgumentList.Add(a);
-        var process = Process.Start(info)!;
-        var log = new StreamWriter(Path.Combine(logs, name + ".log")) { AutoFlush = true };
-        var gate = new object();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) log.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) log.WriteLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        processes.Add((name, process, grpcPort));
+        string[] all =
+        [
+            $"--Mesh:GrpcPort={grpcPort}",
+            $"--Mesh:HttpPort={httpPort}",
+            $"--Mesh:DataDirectory={Path.Combine(WorkDirectory, "data", name)}",
+            .. args,
+        ];
+        var dll = FindDll(projectDirectory, Path.GetFileName(projectDirectory));
+        processes.Add(ServiceProcess.Start(name, dll, all, grpcPort, logs, Service with { WorkingDirectory = Root }));
     }
 
-    private async Task WaitHealthyAsync(string name, Process process, int grpcPort)
-    {
-        using var http = new HttpClient(new SocketsHttpHandler())
-        {
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Timeout = TimeSpan.FromSeconds(5),
-        };
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"{name} exited with {process.ExitCode}:\n{Log(name)}");
-            try
-            {
-                using var response = await http.GetAsync($"http://127.0.0.1:{grpcPort}/healthz");
-                if (response.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(300);
-        }
-        throw new TimeoutException($"{name} not healthy after 120 s:\n{Log(name)}");
-    }
-
-    private async Task RunScriptAsync(string verb)
-    {
-        var info = new ProcessStartInfo(Path.Combine(Root, "infra", "rabbitmq.sh"), verb)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root,
-        };
-        foreach (var (k, v) in brokerEnv) info.Environment[k] = v;
-        using var process = Process.Start(info)!;
-        var output = process.StandardError.ReadToEndAsync();
-        await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0 && verb == "start")
-        {
-            throw new InvalidOperationException($"infra/rabbitmq.sh start failed:\n{await output}");
-        }
-    }
-
-    private string FindDll(string projectDirectory, string assembly)
-    {
-        var bin = Path.Combine(Root, projectDirectory, "bin", Configuration);
-        var dll = Directory.Exists(bin)
-            ? Directory.EnumerateFiles(bin, assembly + ".dll", SearchOption.AllDirectories).FirstOrDefault(p => p.Contains("net10.0", StringComparison.Ordinal))
-            : null;
-        return dll ?? throw new FileNotFoundException($"{assembly}.dll is not built under {bin}; build the solution in {Configuration} first.");
-    }
+    private string FindDll(string projectDirectory, string assembly) =>
+        RepoPaths.BuiltDll(Root, projectDirectory, assembly, Configuration)
+        ?? throw new FileNotFoundException($"{assembly}.dll is not built under {RepoPaths.BinDirectory(Root, projectDirectory, Configuration)}; build the solution in {Configuration} first.");
 
     /// <summary>A free TCP port on 127.0.0.1.</summary>
-    protected static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MaaS.Mesh.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new DirectoryNotFoundException("MaaS.Mesh.sln not found above the test assembly.");
-    }
+    protected static int FreePort() => FreePorts.One();
 }

@@ -1,5 +1,4 @@
-using System.Globalization;
-using MaaS.Registry.Tests.Stores;
+using MaaS.Testing;
 
 namespace MaaS.Registry.Tests;
 
@@ -9,21 +8,15 @@ namespace MaaS.Registry.Tests;
 /// </summary>
 public sealed class RabbitMqBroker
 {
-    private readonly Dictionary<string, string> _environment;
+    private readonly InfraScript _script;
     private readonly string _folder;
 
     /// <summary>Picks the ports and the folder; starts nothing.</summary>
     public RabbitMqBroker()
     {
-        Port = InfraScript.FreePort();
+        Port = FreePorts.One();
         _folder = InfraScript.OpenTempFolder("maas-registry-rabbit-");
-        _environment = new Dictionary<string, string>
-        {
-            ["MAAS_RABBITMQ_PORT"] = Port.ToString(CultureInfo.InvariantCulture),
-            ["MAAS_RABBITMQ_DIST_PORT"] = InfraScript.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["MAAS_RABBITMQ_EPMD_PORT"] = InfraScript.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["MAAS_RABBITMQ_DIR"] = _folder,
-        };
+        _script = InfraScript.RabbitMq(RepoPaths.AboveBinaries(), Port, FreePorts.One(), FreePorts.One(), _folder);
     }
 
     /// <summary>The AMQP port on 127.0.0.1.</summary>
@@ -31,16 +24,16 @@ public sealed class RabbitMqBroker
 
     /// <summary>Starts the broker (idempotent) and returns once it takes connections.</summary>
     // The script installs the broker when missing, hence the long limit; a plain start takes seconds.
-    public Task StartAsync() => Task.Run(() => InfraScript.Run("rabbitmq.sh", "start", _environment, TimeSpan.FromMinutes(5)));
+    public Task StartAsync() => _script.StartAsync(TimeSpan.FromMinutes(5));
 
     /// <summary>Stops the broker and its private epmd (idempotent).</summary>
-    public Task StopAsync() => Task.Run(() => InfraScript.Run("rabbitmq.sh", "stop", _environment, TimeSpan.FromMinutes(2)));
+    public Task StopAsync() => _script.StopAsync(TimeSpan.FromMinutes(2));
 
     /// <summary>Stops the broker and removes its folder; never throws, so it is safe on the way out.</summary>
     public async Task DisposeAsync()
     {
         try { await StopAsync(); }
-        catch (InvalidOperationException) { /* already gone, or the script failed: nothing more to do here */ }
+        catch (HarnessException) { /* already gone, or the script failed: nothing more to do here */ }
         try { Directory.Delete(_folder, recursive: true); }
         catch (IOException) { /* a leftover temp folder is harmless */ }
         catch (UnauthorizedAccessException) { /* the cookie file is read-only on some systems */ }

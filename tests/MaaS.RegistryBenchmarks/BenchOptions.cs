@@ -1,9 +1,7 @@
-using System.Globalization;
-
 namespace MaaS.RegistryBenchmarks;
 
 /// <summary>The command line, checked: a wrong flag stops the tool with a sentence before anything starts.</summary>
-public sealed class BenchOptions
+public sealed class BenchOptions() : ToolOptions("tests/MaaS.RegistryBenchmarks")
 {
     /// <summary>Every store the tool can measure.</summary>
     public static readonly string[] AllStores = ["sqlite", "postgres"];
@@ -44,24 +42,6 @@ public sealed class BenchOptions
     /// <summary>Scenarios to run.</summary>
     public IReadOnlyList<string> Scenarios { get; private set; } = AllScenarios;
 
-    /// <summary>Where the markdown goes besides stdout; null = stdout only.</summary>
-    public string? Out { get; private set; }
-
-    /// <summary>First of a range of 6 ports to use; 0 = ports the OS hands out.</summary>
-    public int PortBase { get; private set; }
-
-    /// <summary>Skip `dotnet build -c Release` of the registry.</summary>
-    public bool NoBuild { get; private set; }
-
-    /// <summary>Keep the work folder (data, logs) after a successful run.</summary>
-    public bool Keep { get; private set; }
-
-    /// <summary>Repository root (found from the working directory upwards).</summary>
-    public string RepoRoot { get; private set; } = "";
-
-    /// <summary>The arguments as given, for the report's exact command.</summary>
-    public IReadOnlyList<string> Raw { get; private set; } = [];
-
     /// <summary>Usage text.</summary>
     public const string Usage = """
         usage: dotnet run -c Release --project tests/MaaS.RegistryBenchmarks -- [options]
@@ -85,71 +65,31 @@ public sealed class BenchOptions
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a sentence on a bad one.</summary>
     public static BenchOptions Parse(string[] args)
     {
-        var o = new BenchOptions { Raw = args };
-        for (var i = 0; i < args.Length; i++)
+        var o = new BenchOptions();
+        o.Read(args, hasKeep: true, (name, value) =>
         {
-            var name = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.");
             switch (name)
             {
-                case "--models": o.Models = Int(name, Value(), 1, 1_000_000); break;
-                case "--versions": o.VersionsPerModel = Int(name, Value(), 1, 10_000); break;
-                case "--artifact-bytes": o.ArtifactBytes = Int(name, Value(), 64, 64 * 1024 * 1024); break;
-                case "--writers": o.Writers = Int(name, Value(), 1, 256); break;
-                case "--upload-mib": o.UploadMiB = Int(name, Value(), 1, 512); break;
-                case "--uploads": o.Uploads = Int(name, Value(), 1, 10_000); break;
-                case "--calls": o.Calls = Int(name, Value(), 1, 10_000_000); break;
-                case "--warmup-calls": o.WarmupCalls = Int(name, Value(), 0, 1_000_000); break;
-                case "--outage-seconds": o.OutageSeconds = Int(name, Value(), 1, 3600); break;
-                case "--stores": o.Stores = List(name, Value(), AllStores); break;
-                case "--scenarios": o.Scenarios = List(name, Value(), AllScenarios); break;
-                case "--out": o.Out = Value(); break;
-                case "--port-base": o.PortBase = Int(name, Value(), 1024, 65520); break;
-                case "--no-build": o.NoBuild = true; break;
-                case "--keep": o.Keep = true; break;
-                case "-h" or "--help": throw new ArgumentException("");
-                default: throw new ArgumentException($"Unknown option '{name}'.");
+                case "--models": o.Models = OptionValues.Int(name, value(), 1, 1_000_000); break;
+                case "--versions": o.VersionsPerModel = OptionValues.Int(name, value(), 1, 10_000); break;
+                case "--artifact-bytes": o.ArtifactBytes = OptionValues.Int(name, value(), 64, 64 * 1024 * 1024); break;
+                case "--writers": o.Writers = OptionValues.Int(name, value(), 1, 256); break;
+                case "--upload-mib": o.UploadMiB = OptionValues.Int(name, value(), 1, 512); break;
+                case "--uploads": o.Uploads = OptionValues.Int(name, value(), 1, 10_000); break;
+                case "--calls": o.Calls = OptionValues.Int(name, value(), 1, 10_000_000); break;
+                case "--warmup-calls": o.WarmupCalls = OptionValues.Int(name, value(), 0, 1_000_000); break;
+                case "--outage-seconds": o.OutageSeconds = OptionValues.Int(name, value(), 1, 3600); break;
+                case "--stores": o.Stores = OptionValues.Names(name, value(), AllStores); break;
+                case "--scenarios": o.Scenarios = OptionValues.Names(name, value(), AllScenarios); break;
+                case "--port-base": o.PortBase = OptionValues.Int(name, value(), 1024, 65520); break;
+                default: return false;
             }
-        }
+            return true;
+        });
         if (o.Scenarios.Contains("query") && !o.Scenarios.Contains("populate"))
         {
             throw new ArgumentException("--scenarios: query measures the populated registry, so it needs populate too.");
         }
-        o.RepoRoot = FindRepoRoot();
         return o;
-    }
-
-    /// <summary>The command that reproduces this run.</summary>
-    public string Command =>
-        "dotnet run -c Release --project tests/MaaS.RegistryBenchmarks" + (Raw.Count > 0 ? " -- " + string.Join(' ', Raw) : "");
-
-    private static int Int(string name, string text, int min, int max)
-    {
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-        {
-            throw new ArgumentException($"{name} must be a whole number from {min} to {max}; it is '{text}'.");
-        }
-        return v;
-    }
-
-    private static IReadOnlyList<string> List(string name, string text, string[] known)
-    {
-        var list = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => s.ToLowerInvariant()).ToList();
-        var unknown = list.Where(s => !known.Contains(s)).ToList();
-        if (list.Count == 0 || unknown.Count > 0)
-        {
-            throw new ArgumentException($"{name} takes names among {string.Join(",", known)}; '{string.Join(",", unknown)}' is not one.");
-        }
-        return known.Where(list.Contains).ToList();
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MaaS.Mesh.sln"))) return dir.FullName;
-        }
-        throw new ArgumentException("Run the tool from inside the MaaS.Mesh repository (no MaaS.Mesh.sln found above the working directory).");
     }
 }

@@ -1,32 +1,18 @@
-using System.Globalization;
 using MaaS.RegistryBenchmarks;
 using MaaS.RegistryBenchmarks.Hosting;
 using MaaS.RegistryBenchmarks.Reporting;
 using MaaS.RegistryBenchmarks.Scenarios;
 
-BenchOptions options;
-try
-{
-    options = BenchOptions.Parse(args);
-}
-catch (ArgumentException ex)
-{
-    if (ex.Message.Length > 0) Console.Error.WriteLine(ex.Message);
-    Console.Error.WriteLine(BenchOptions.Usage);
-    return 2;
-}
+if (!ToolRun.TryParse(() => BenchOptions.Parse(args), BenchOptions.Usage, out var options)) return 2;
 
 // Ctrl-C must not leave a registry running (the servers are stopped by their scripts on the way out).
-Console.CancelKeyPress += (_, _) => ServiceProcess.KillAll();
-AppDomain.CurrentDomain.ProcessExit += (_, _) => ServiceProcess.KillAll();
+ServiceProcess.KillAllOnExit();
 
 var progress = Console.Error;
 var header = Report.Header(options);
 Console.Out.Write(header);
 var report = new Report(Console.Out);
-var work = Path.Combine(Path.GetTempPath(), "maas-registry-bench-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
-Directory.CreateDirectory(work);
-progress.WriteLine($"work folder {work}");
+var work = ToolRun.CreateWorkFolder("maas-registry-bench-", progress);
 var stores = new List<StoreResults>();
 OutageResults? outage = null;
 string? outageFailure = null;
@@ -53,7 +39,7 @@ try
                     _ => QueryScenario.RunAsync(context),
                 });
             }
-            catch (Exception ex) when (ex is BenchmarkException or Grpc.Core.RpcException)
+            catch (Exception ex) when (ex is HarnessException or Grpc.Core.RpcException)
             {
                 // One scenario failing must not cost the others their numbers.
                 results.Failed[scenario] = ex.Message;
@@ -69,7 +55,7 @@ try
         {
             outage = await OutageScenario.RunAsync(options, work, Ports.Pick(options.PortBase), progress);
         }
-        catch (Exception ex) when (ex is BenchmarkException or Grpc.Core.RpcException or MassTransit.MassTransitException)
+        catch (Exception ex) when (ex is HarnessException or Grpc.Core.RpcException or MassTransit.MassTransitException)
         {
             outageFailure = ex.Message;
             progress.WriteLine($"[outage] stopped: {ex.Message}");
@@ -77,7 +63,7 @@ try
         }
     }
 }
-catch (BenchmarkException ex)
+catch (HarnessException ex)
 {
     Console.Error.WriteLine(ex.Message);
     Console.Error.WriteLine($"logs are in {work}");
@@ -86,26 +72,7 @@ catch (BenchmarkException ex)
 
 Sections.Write(report, options, stores, outage, outageFailure);
 var document = header.TrimEnd() + "\n" + report.Body;
-if (options.Out is not null)
-{
-    var path = Path.GetFullPath(options.Out);
-    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-    await File.WriteAllTextAsync(path, document);
-    progress.WriteLine($"wrote {path}");
-}
-if (ok && !options.Keep)
-{
-    try
-    {
-        Directory.Delete(work, recursive: true);
-    }
-    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-    {
-        // The PostgreSQL data folder belongs to the postgres user; whatever stays is in /tmp.
-    }
-}
-else
-{
-    progress.WriteLine($"data and logs kept in {work}");
-}
+await ToolRun.WriteReportAsync(options.Out, document, progress);
+// The PostgreSQL data folder belongs to the postgres user and may stay behind; it is in /tmp, not worth a line.
+ToolRun.FinishWorkFolder(work, ok && !options.Keep, progress, sayWhenStuck: false);
 return ok ? 0 : 1;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Grpc.Core;
 using MaaS.TrainerBenchmarks.Hosting;
 using MaaS.TrainerBenchmarks.Reporting;
@@ -15,26 +14,13 @@ public static class TrainerBenchmarkTool
     /// <summary>Runs the scenarios and writes the report; 0 when every scenario ran, 1 when one stopped, 2 on bad arguments.</summary>
     public static async Task<int> Main(string[] args)
     {
-        BenchOptions options;
-        try
-        {
-            options = BenchOptions.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            if (ex.Message.Length > 0) Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine(BenchOptions.Usage);
-            return 2;
-        }
+        if (!ToolRun.TryParse(() => BenchOptions.Parse(args), BenchOptions.Usage, out var options)) return 2;
 
         // Ctrl-C must not leave a trainer running (the broker is stopped by its script on the normal way out).
-        Console.CancelKeyPress += (_, _) => ServiceProcess.KillAll();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => ServiceProcess.KillAll();
+        ServiceProcess.KillAllOnExit();
 
         var progress = Console.Error;
-        var work = Path.Combine(Path.GetTempPath(), "maas-trainer-bench-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
-        Directory.CreateDirectory(work);
-        progress.WriteLine($"work folder {work}");
+        var work = ToolRun.CreateWorkFolder("maas-trainer-bench-", progress);
         var results = new Results();
         try
         {
@@ -45,7 +31,7 @@ public static class TrainerBenchmarkTool
             await Scenario(results, "overhead", options, progress, async () => results.Overhead = await OverheadScenario.RunAsync(mesh, a, options, progress));
             await Scenario(results, "queue", options, progress, async () => results.Queue = await QueueScenario.RunAsync(mesh, options, progress, 1, 2));
         }
-        catch (BenchmarkException ex)
+        catch (HarnessException ex)
         {
             Console.Error.WriteLine(ex.Message);
             Console.Error.WriteLine($"logs are in {work}");
@@ -54,29 +40,9 @@ public static class TrainerBenchmarkTool
 
         var document = Report.Write(options, results);
         Console.Out.Write(document);
-        if (options.Out is not null)
-        {
-            var path = Path.GetFullPath(options.Out);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllTextAsync(path, document);
-            progress.WriteLine($"wrote {path}");
-        }
+        await ToolRun.WriteReportAsync(options.Out, document, progress);
         var ok = results.Failed.Count == 0;
-        if (ok && !options.Keep)
-        {
-            try
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                progress.WriteLine($"could not delete {work}: {ex.Message}");
-            }
-        }
-        else
-        {
-            progress.WriteLine($"data and logs kept in {work}");
-        }
+        ToolRun.FinishWorkFolder(work, ok && !options.Keep, progress, sayWhenStuck: true);
         return ok ? 0 : 1;
     }
 
@@ -88,7 +54,7 @@ public static class TrainerBenchmarkTool
         {
             await run();
         }
-        catch (Exception ex) when (ex is BenchmarkException or RpcException or MassTransit.MassTransitException or TimeoutException)
+        catch (Exception ex) when (ex is HarnessException or RpcException or MassTransit.MassTransitException or TimeoutException)
         {
             results.Failed[name] = ex.Message;
             progress.WriteLine($"[{name}] stopped: {ex.Message}");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Grpc.Net.Client;
 
@@ -52,8 +51,8 @@ public sealed class BenchMesh : IAsyncDisposable
         var gatewayProject = Path.Combine(options.RepoRoot, "gateway", "MaaS.Gateway", "MaaS.Gateway.csproj");
         if (build && !options.NoBuild)
         {
-            await BuildAsync(replicaProject, progress);
-            if (withGateway) await BuildAsync(gatewayProject, progress);
+            await ProcessRun.BuildReleaseAsync(replicaProject, options.RepoRoot, progress);
+            if (withGateway) await ProcessRun.BuildReleaseAsync(gatewayProject, options.RepoRoot, progress);
         }
 
         var work = Path.Combine(Path.GetTempPath(), "maas-bench-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Environment.ProcessId);
@@ -61,7 +60,7 @@ public sealed class BenchMesh : IAsyncDisposable
         var mesh = new BenchMesh(work);
         try
         {
-            var ports = Ports(options.PortBase > 0 ? options.PortBase + portOffset : 0, 5);
+            var ports = FreePorts.FromBase(options.PortBase > 0 ? options.PortBase + portOffset : 0, 5);
             var (rGrpc, rHttp, rMetrics, gGrpc, gHttp) = (ports[0], ports[1], ports[2], ports[3], ports[4]);
             mesh.ReplicaGrpc = $"http://127.0.0.1:{rGrpc}";
             mesh.ReplicaMetricsPort = rMetrics;
@@ -80,7 +79,7 @@ public sealed class BenchMesh : IAsyncDisposable
                 "--Logging:LogLevel:Default=Warning",
                 // The one line that says which execution provider ONNX Runtime really uses.
                 "--Logging:LogLevel:MaaS.Onnx=Information",
-            ], rHttp, work);
+            ], rHttp, work, Service);
             mesh._started.Add(mesh.Replica);
             mesh.ReplicaChannel = Channel(mesh.ReplicaGrpc);
 
@@ -98,7 +97,7 @@ public sealed class BenchMesh : IAsyncDisposable
                     $"--Mesh:HttpPort={gHttp}",
                     $"--Mesh:DataDirectory={Path.Combine(work, "gateway")}",
                     "--Logging:LogLevel:Default=Warning",
-                ], gHttp, work);
+                ], gHttp, work, Service);
                 mesh._started.Add(mesh.Gateway);
             mesh.GatewayChannel = Channel(mesh.GatewayGrpc);
             }
@@ -111,47 +110,14 @@ public sealed class BenchMesh : IAsyncDisposable
         }
     }
 
+    // Health on the HTTP port's /livez; SIGTERM, then a kill after 5 s.
+    private static readonly ServiceProcessOptions Service = new() { StopGrace = TimeSpan.FromSeconds(5) };
+
     /// <summary>A channel for benchmark callers: its own connection pool, no proxy, large messages.</summary>
-    public static GrpcChannel Channel(string address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
-    {
-        HttpHandler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            EnableMultipleHttp2Connections = true,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-        },
-        DisposeHttpClient = true,
-        MaxReceiveMessageSize = 64 * 1024 * 1024,
-        MaxSendMessageSize = 64 * 1024 * 1024,
-    });
+    public static GrpcChannel Channel(string address) => GrpcChannels.Dedicated(address);
 
     private static string Dll(string project, string dll) =>
         Path.Combine(Path.GetDirectoryName(project)!, "bin", "Release", "net10.0", dll);
-
-    private static int[] Ports(int portBase, int count)
-    {
-        if (portBase > 0) return Enumerable.Range(portBase, count).ToArray();
-        var ports = new HashSet<int>();
-        while (ports.Count < count) ports.Add(ServiceProcess.FreePort());
-        return [.. ports];
-    }
-
-    private static async Task BuildAsync(string project, TextWriter progress)
-    {
-        progress.WriteLine($"dotnet build -c Release {project}");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "build", "-c", "Release", "--nologo", "-v", "q", project }) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            var errors = (await stdout + await stderr).Split('\n').Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)).Take(5);
-            throw new BenchmarkException($"`dotnet build -c Release {project}` failed:\n{string.Join('\n', errors)}");
-        }
-    }
 
     /// <summary>Set when everything worked: the work folder (data, logs) is then removed on dispose; kept otherwise, to read the logs.</summary>
     public bool Succeeded { get; set; }

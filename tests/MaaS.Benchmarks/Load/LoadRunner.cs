@@ -56,12 +56,7 @@ public sealed record Stats(int Ok, int Errors, double Seconds, double Throughput
     }
 
     /// <summary>Nearest-rank percentile of sorted values; NaN when there are none.</summary>
-    public static double Percentile(List<double> sorted, double p)
-    {
-        if (sorted.Count == 0) return double.NaN;
-        var rank = (int)Math.Ceiling(p / 100.0 * sorted.Count);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
-    }
+    public static double Percentile(List<double> sorted, double p) => Percentiles.NearestRank(sorted, p);
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.Data.Common;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using MaaS.Testing;
 using Npgsql;
 
 namespace MaaS.Registry.Tests.Stores;
@@ -14,20 +14,16 @@ namespace MaaS.Registry.Tests.Stores;
 /// </summary>
 public sealed class PostgresServer : RegistryStore, IDisposable
 {
-    private readonly Dictionary<string, string> _environment;
+    private readonly InfraScript _script;
     private readonly string _folder;
 
     /// <summary>Starts the server.</summary>
     public PostgresServer()
     {
-        Port = InfraScript.FreePort();
+        Port = FreePorts.One();
         _folder = InfraScript.OpenTempFolder("maas-registry-pg-");
-        _environment = new Dictionary<string, string>
-        {
-            ["MAAS_POSTGRES_PORT"] = Port.ToString(CultureInfo.InvariantCulture),
-            ["MAAS_POSTGRES_DIR"] = _folder,
-        };
-        InfraScript.Run("postgres.sh", "start", _environment, TimeSpan.FromMinutes(10));
+        _script = InfraScript.Postgres(RepoPaths.AboveBinaries(), Port, _folder);
+        _script.Run("start", TimeSpan.FromMinutes(10));
         ServerConnectionString = $"Host=127.0.0.1;Port={Port};Username=maas;Database=maas;Pooling=false";
     }
 
@@ -75,7 +71,7 @@ public sealed class PostgresServer : RegistryStore, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        InfraScript.Run("postgres.sh", "stop", _environment, TimeSpan.FromMinutes(2));
+        _script.Run("stop", TimeSpan.FromMinutes(2));
         try { Directory.Delete(_folder, recursive: true); }
         catch (IOException) { /* a leftover temp folder is harmless */ }
     }

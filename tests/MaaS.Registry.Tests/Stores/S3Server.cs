@@ -1,5 +1,6 @@
 using System.Globalization;
 using Amazon.S3;
+using MaaS.Testing;
 
 namespace MaaS.Registry.Tests.Stores;
 
@@ -13,21 +14,16 @@ public sealed class S3Server : IDisposable
     /// <summary>The bucket the server creates at start.</summary>
     public const string Bucket = "maas-tests";
 
-    private readonly Dictionary<string, string> _environment;
+    private readonly InfraScript _script;
     private readonly string _folder;
 
     /// <summary>Starts the server (installing s3rver into infra/s3rver/node_modules with npm ci when missing).</summary>
     public S3Server()
     {
-        Port = InfraScript.FreePort();
+        Port = FreePorts.One();
         _folder = InfraScript.OpenTempFolder("maas-registry-s3-");
-        _environment = new Dictionary<string, string>
-        {
-            ["MAAS_S3_PORT"] = Port.ToString(CultureInfo.InvariantCulture),
-            ["MAAS_S3_DIR"] = _folder,
-            ["MAAS_S3_BUCKET"] = Bucket,
-        };
-        InfraScript.Run("s3.sh", "start", _environment, TimeSpan.FromMinutes(5));
+        _script = InfraScript.S3(RepoPaths.AboveBinaries(), Port, _folder, Bucket);
+        _script.Run("start", TimeSpan.FromMinutes(5));
         Client = Storage.S3.S3BlobStore.CreateClient(Options(""));
     }
 
@@ -66,7 +62,7 @@ public sealed class S3Server : IDisposable
     public void Dispose()
     {
         Client.Dispose();
-        InfraScript.Run("s3.sh", "stop", _environment, TimeSpan.FromMinutes(1));
+        _script.Run("stop", TimeSpan.FromMinutes(1));
         try { Directory.Delete(_folder, recursive: true); }
         catch (IOException) { /* a leftover temp folder is harmless */ }
     }

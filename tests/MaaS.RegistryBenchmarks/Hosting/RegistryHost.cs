@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Grpc.Net.Client;
 using MaaS.Registry.V1;
@@ -43,21 +42,8 @@ public sealed class RegistryHost : IAsyncDisposable
     public static string Project(string repoRoot) => Path.Combine(repoRoot, "services", "MaaS.Registry", "MaaS.Registry.csproj");
 
     /// <summary>Builds the registry in Release (once per run).</summary>
-    public static async Task BuildAsync(string repoRoot, TextWriter progress)
-    {
-        var project = Project(repoRoot);
-        progress.WriteLine($"dotnet build -c Release {project}");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "build", "-c", "Release", "--nologo", "-v", "q", project }) info.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new BenchmarkException($"building the registry failed:\n{await stdout}{await stderr}");
-        }
-    }
+    public static Task BuildAsync(string repoRoot, TextWriter progress) =>
+        ProcessRun.BuildReleaseAsync(Project(repoRoot), repoRoot, progress);
 
     /// <summary>
     /// Starts the store's server (PostgreSQL) and the registry. <paramref name="bus"/> is the list of
@@ -96,7 +82,7 @@ public sealed class RegistryHost : IAsyncDisposable
             }
             var dll = Path.Combine(Path.GetDirectoryName(Project(options.RepoRoot))!, "bin", "Release", "net10.0", "MaaS.Registry.dll");
             progress.WriteLine($"starting registry ({store}) on gRPC {ports.RegistryGrpc}, HTTP {ports.RegistryHttp} (data and log in {folder})");
-            var process = await ServiceProcess.StartAsync(name, dll, args, ports.RegistryHttp, folder);
+            var process = await ServiceProcess.StartAsync(name, dll, args, ports.RegistryHttp, folder, Service);
             return new RegistryHost(store, process, postgres, $"http://127.0.0.1:{ports.RegistryGrpc}");
         }
         catch
@@ -106,20 +92,11 @@ public sealed class RegistryHost : IAsyncDisposable
         }
     }
 
+    // Appended, not replaced: a registry started again under the same name keeps the earlier run's lines to compare.
+    private static readonly ServiceProcessOptions Service = new() { StartTimeout = TimeSpan.FromSeconds(90), AppendLog = true };
+
     /// <summary>A channel with its own connection pool, no proxy, large messages.</summary>
-    public static GrpcChannel CreateChannel(string address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
-    {
-        HttpHandler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            EnableMultipleHttp2Connections = true,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-        },
-        DisposeHttpClient = true,
-        MaxReceiveMessageSize = 64 * 1024 * 1024,
-        MaxSendMessageSize = 64 * 1024 * 1024,
-    });
+    public static GrpcChannel CreateChannel(string address) => GrpcChannels.Dedicated(address);
 
     /// <summary>Stops the registry, then its PostgreSQL server.</summary>
     public async ValueTask DisposeAsync()
@@ -146,14 +123,7 @@ public sealed record Ports(int RegistryGrpc, int RegistryHttp, int Postgres, int
     public static Ports Pick(int portBase)
     {
         // rabbitmq.sh would put dist and epmd at port+20000 / +10000, past 65535 for an OS-picked port: name them.
-        var p = portBase > 0 ? Enumerable.Range(portBase, Count).ToArray() : FreePorts();
+        var p = FreePorts.FromBase(portBase, Count);
         return new Ports(p[0], p[1], p[2], p[3], p[4], p[5]);
-    }
-
-    private static int[] FreePorts()
-    {
-        var ports = new HashSet<int>();
-        while (ports.Count < Count) ports.Add(ServiceProcess.FreePort());
-        return [.. ports];
     }
 }

@@ -37,8 +37,7 @@ public sealed class Latencies
         {
             if (_ms.Count == 0) return double.NaN;
             _sorted ??= [.. _ms.Order()];
-            var rank = (int)Math.Ceiling(p / 100.0 * _sorted.Length);
-            return _sorted[Math.Clamp(rank - 1, 0, _sorted.Length - 1)];
+            return Percentiles.NearestRank(_sorted, p);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace MaaS.RegistryBenchmarks.Reporting;
@@ -40,8 +39,8 @@ public sealed class Report(TextWriter live)
     public static string Header(BenchOptions o) => $"""
         # Registry benchmarks — metadata stores, artifact uploads, queries, events across a broker outage
 
-        - **Machine:** {Environment.ProcessorCount} cores, {CpuModel()}, {MemoryGiB()} GiB RAM, {RuntimeInformation.OSDescription}, .NET {Environment.Version}
-        - **Date:** {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC; load average at the start {LoadAverage()} (other work on the machine skews the numbers)
+        - **Machine:** {MachineInfo.Summary(withMemory: true)}
+        - **Date:** {MachineInfo.UtcNow()} UTC; load average at the start {MachineInfo.LoadAverage()} (other work on the machine skews the numbers)
         - **Command:** `{o.Command}` (from the repository root)
         - **Method:** the tool builds the registry in Release and starts it as its own process on loopback ports, once per store: SQLite (a file in a temporary folder, WAL) and PostgreSQL 15 (a private server started with `infra/postgres.sh`, same machine, default settings). Blobs go to the filesystem blob store in both cases. Client, registry and database share the same cores. Latency is Stopwatch time from send to answer, one caller, calls one after the other; percentiles are nearest-rank.
 
@@ -51,44 +50,5 @@ public sealed class Report(TextWriter live)
     {
         _body.AppendLine(line);
         live.WriteLine(line);
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
-    private static string MemoryGiB()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
-            var kb = long.Parse(line["MemTotal:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            return (kb / 1048576.0).ToString("0", CultureInfo.InvariantCulture);
-        }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or FormatException)
-        {
-            return "?";
-        }
-    }
-
-    private static string CpuModel()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            return line is null ? RuntimeInformation.ProcessArchitecture.ToString() : line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException)
-        {
-            return RuntimeInformation.ProcessArchitecture.ToString();
-        }
     }
 }

@@ -66,7 +66,7 @@ public static class OutageScenario
     {
         var folder = Path.Combine(work, "outage");
         Directory.CreateDirectory(folder);
-        var broker = InfraScript.RabbitMq(o.RepoRoot, ports, Path.Combine(folder, "rabbitmq"), progress);
+        var broker = InfraScript.RabbitMq(o.RepoRoot, ports.RabbitMq, ports.RabbitDist, ports.RabbitEpmd, Path.Combine(folder, "rabbitmq"), progress);
         progress.WriteLine($"[outage] starting RabbitMQ on 127.0.0.1:{ports.RabbitMq}");
         await broker.StartAsync();
         IBusControl? bus = null;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Grpc.Net.Client;
 using MaaS.Registry.V1;
 using MaaS.Trainer.V1;
@@ -23,11 +21,20 @@ public sealed class TrainerMesh : IAsyncDisposable
     private readonly BenchOptions _options;
     private readonly string _work;
     private readonly TextWriter _progress;
-    private readonly Dictionary<string, string> _brokerEnv = [];
+    private InfraScript? _broker;
     private readonly List<ServiceProcess> _processes = [];
     private readonly List<GrpcChannel> _channels = [];
     private int _nextPort;
-    private bool _brokerStarted;
+
+    // Health on the HTTP port's /healthz (ready, not only live); a trainer loads libtorch first, hence the long start limit.
+    private static readonly ServiceProcessOptions Service = new()
+    {
+        HealthPath = "/healthz",
+        StartTimeout = TimeSpan.FromSeconds(120),
+        AppendLog = true,
+    };
+
+    private static readonly TimeSpan BrokerTimeout = TimeSpan.FromMinutes(3);
 
     private TrainerMesh(BenchOptions options, string work, TextWriter progress)
     {
@@ -70,9 +77,7 @@ public sealed class TrainerMesh : IAsyncDisposable
     {
         foreach (var project in new[] { "services/MaaS.Registry/MaaS.Registry.csproj", "services/MaaS.Trainer/MaaS.Trainer.csproj" })
         {
-            progress.WriteLine($"dotnet build -c Release {project}");
-            var (exit, output) = await RunAsync("dotnet", root, new Dictionary<string, string>(), TimeSpan.FromMinutes(10), "build", project, "-c", "Release", "--nologo", "-v", "q");
-            if (exit != 0) throw new BenchmarkException($"dotnet build {project} failed:\n{output}");
+            await ProcessRun.BuildReleaseAsync(project, root, progress);
         }
     }
 
@@ -86,7 +91,7 @@ public sealed class TrainerMesh : IAsyncDisposable
             $"--Services:Registry={RegistryAddress}",
             $"--Trainer:ReplicaId={replicaId}",
             "--Trainer:MaxConcurrentJobs=1",
-        ], http, LogDirectory);
+        ], http, LogDirectory, Service);
         _processes.Add(process);
         var channel = Channel(grpc);
         var replica = new TrainerReplica(replicaId, process, channel);
@@ -100,17 +105,13 @@ public sealed class TrainerMesh : IAsyncDisposable
     private async Task StartBrokerAndRegistryAsync()
     {
         AmqpPort = Port();
-        _brokerEnv["MAAS_RABBITMQ_PORT"] = AmqpPort.ToString(CultureInfo.InvariantCulture);
-        _brokerEnv["MAAS_RABBITMQ_DIST_PORT"] = Port().ToString(CultureInfo.InvariantCulture);
-        _brokerEnv["MAAS_RABBITMQ_EPMD_PORT"] = Port().ToString(CultureInfo.InvariantCulture);
-        _brokerEnv["MAAS_RABBITMQ_DIR"] = Path.Combine(_work, "rabbitmq");
+        _broker = InfraScript.RabbitMq(_options.RepoRoot, AmqpPort, Port(), Port(), Path.Combine(_work, "rabbitmq"), _progress);
         _progress.WriteLine($"starting RabbitMQ on 127.0.0.1:{AmqpPort}");
-        _brokerStarted = true;
-        await BrokerAsync("start");
+        await _broker.StartAsync(BrokerTimeout);
 
         int grpc = Port(), http = Port();
         _processes.Add(await ServiceProcess.StartAsync("registry", Dll("services/MaaS.Registry", "MaaS.Registry"),
-            Common(grpc, http, "registry"), http, LogDirectory));
+            Common(grpc, http, "registry"), http, LogDirectory, Service));
         RegistryAddress = new Uri($"http://127.0.0.1:{grpc}");
         Registry = new RegistryService.RegistryServiceClient(Channel(grpc));
         _progress.WriteLine($"registry ready on {RegistryAddress}");
@@ -131,45 +132,11 @@ public sealed class TrainerMesh : IAsyncDisposable
         return channel;
     }
 
-    private int Port() => _options.PortBase == 0 ? ServiceProcess.FreePort() : _nextPort++;
+    private int Port() => _options.PortBase == 0 ? FreePorts.One() : _nextPort++;
 
-    private string Dll(string projectDirectory, string assembly)
-    {
-        var bin = Path.Combine(_options.RepoRoot, projectDirectory, "bin", "Release");
-        var dll = Directory.Exists(bin)
-            ? Directory.EnumerateFiles(bin, assembly + ".dll", SearchOption.AllDirectories).FirstOrDefault(p => p.Contains("net10.0", StringComparison.Ordinal))
-            : null;
-        return dll ?? throw new BenchmarkException($"{assembly}.dll is not built under {bin}; drop --no-build or run `dotnet build -c Release`.");
-    }
-
-    private async Task BrokerAsync(string verb)
-    {
-        var (exit, output) = await RunAsync("bash", _options.RepoRoot, _brokerEnv, TimeSpan.FromMinutes(3),
-            Path.Combine(_options.RepoRoot, "infra", "rabbitmq.sh"), verb);
-        if (exit != 0) throw new BenchmarkException($"infra/rabbitmq.sh {verb} failed (exit {exit}): {output}");
-    }
-
-    private static async Task<(int Exit, string Output)> RunAsync(string file, string directory, IReadOnlyDictionary<string, string> env,
-        TimeSpan timeout, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        foreach (var (k, v) in env) info.Environment[k] = v;
-        using var process = Process.Start(info) ?? throw new BenchmarkException($"{file} could not be started.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new BenchmarkException($"{file} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds:0} s.");
-        }
-        return (process.ExitCode, (await stdout + await stderr).Trim());
-    }
+    private string Dll(string projectDirectory, string assembly) =>
+        RepoPaths.BuiltDll(_options.RepoRoot, projectDirectory, assembly, "Release")
+        ?? throw new HarnessException($"{assembly}.dll is not built under {RepoPaths.BinDirectory(_options.RepoRoot, projectDirectory, "Release")}; drop --no-build or run `dotnet build -c Release`.");
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -178,17 +145,6 @@ public sealed class TrainerMesh : IAsyncDisposable
         // Trainers first: they talk to the registry while they stop.
         for (var i = _processes.Count - 1; i >= 0; i--) await _processes[i].DisposeAsync();
         _processes.Clear();
-        if (_brokerStarted)
-        {
-            try
-            {
-                await BrokerAsync("stop");
-            }
-            catch (BenchmarkException ex)
-            {
-                _progress.WriteLine(ex.Message);
-            }
-            _brokerStarted = false;
-        }
+        if (_broker is not null) await _broker.StopQuietlyAsync(BrokerTimeout);
     }
 }

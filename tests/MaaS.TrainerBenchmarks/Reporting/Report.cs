@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using MaaS.TrainerBenchmarks.Scenarios;
 
@@ -30,8 +29,8 @@ public static class Report
         var s = new StringBuilder();
         s.AppendLine("# Trainer benchmarks — seed job latency, job framework overhead, queue scale-out");
         s.AppendLine();
-        s.AppendLine($"- **Machine:** {Environment.ProcessorCount} cores, {CpuModel()}, {MemoryGiB()} GiB RAM, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; TorchSharp on the CPU");
-        s.AppendLine($"- **Date:** {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC; load average at the end {LoadAverage()} (other work on the machine skews the numbers)");
+        s.AppendLine($"- **Machine:** {MachineInfo.Summary(withMemory: true)}; TorchSharp on the CPU");
+        s.AppendLine($"- **Date:** {MachineInfo.UtcNow()} UTC; load average at the end {MachineInfo.LoadAverage()} (other work on the machine skews the numbers)");
         s.AppendLine($"- **Command:** `{o.Command}` (from the repository root)");
         s.AppendLine("- **Method:** the tool builds the registry and the trainer in Release and starts, each as its own process on loopback ports, a private RabbitMQ (`infra/rabbitmq.sh`), the registry (SQLite, file blobs) and trainer replicas (`Trainer:ReplicaId` a, b; `Trainer:MaxConcurrentJobs` 1). Datasets are uploaded to the registry over gRPC. Times are the client's Stopwatch unless said otherwise; \"trainer loop\" is the last progress report's `elapsed` (the trainer's clock from the start of the training core to the last epoch). Client, broker, registry and trainers share the machine's cores.");
 
@@ -184,43 +183,4 @@ public static class Report
 
     private static string G(MaaS.Trainer.V1.Job job) =>
         job.Metrics.TryGetValue("train_loss", out var loss) ? loss.ToString("G9", CultureInfo.InvariantCulture) : "–";
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
-    private static string MemoryGiB()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
-            var kb = long.Parse(line["MemTotal:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            return (kb / 1048576.0).ToString("0", CultureInfo.InvariantCulture);
-        }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or FormatException)
-        {
-            return "?";
-        }
-    }
-
-    private static string CpuModel()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            return line is null ? RuntimeInformation.ProcessArchitecture.ToString() : line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException)
-        {
-            return RuntimeInformation.ProcessArchitecture.ToString();
-        }
-    }
 }

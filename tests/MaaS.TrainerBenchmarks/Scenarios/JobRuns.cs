@@ -40,12 +40,12 @@ public static class JobRuns
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cts.IsCancellationRequested)
         {
-            throw new BenchmarkException($"job {id} did not end within {timeout.TotalSeconds:0} s (last state {last?.State}).");
+            throw new HarnessException($"job {id} did not end within {timeout.TotalSeconds:0} s (last state {last?.State}).");
         }
         var seconds = clock.Elapsed.TotalSeconds;
         if (last is not { State: JobState.Succeeded })
         {
-            throw new BenchmarkException($"job {id} ended {last?.State}: {last?.Message}");
+            throw new HarnessException($"job {id} ended {last?.State}: {last?.Message}");
         }
         return new TimedJob(seconds, last);
     }

@@ -99,7 +99,7 @@ public static class QueueScenario
             if (versions.Count >= ids.Count) break;
             if (DateTime.UtcNow > deadline)
             {
-                throw new BenchmarkException($"[queue] {model}: only {versions.Count} of {ids.Count} versions registered after 15 minutes.");
+                throw new HarnessException($"[queue] {model}: only {versions.Count} of {ids.Count} versions registered after 15 minutes.");
             }
             await Task.Delay(100);
         }
