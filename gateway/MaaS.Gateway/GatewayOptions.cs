@@ -14,6 +14,14 @@ public sealed class GatewayOptions
     /// <summary>How often each replica's RepositoryIndex and the registry's aliases are polled.</summary>
     [Range(50, 600_000)]
     public int PollIntervalMs { get; set; } = 1000;
+
+    /// <summary>Request header that pins a version (number or alias) when the call leaves it empty.</summary>
+    [Required, RegularExpression("^[a-z0-9-]{1,64}$", ErrorMessage = "Gateway:VersionHeader must be 1-64 lowercase letters, digits or '-'.")]
+    public string VersionHeader { get; set; } = "x-model-version";
+
+    /// <summary>Request header whose value keeps one caller on one version of a weighted deployment.</summary>
+    [Required, RegularExpression("^[a-z0-9-]{1,64}$", ErrorMessage = "Gateway:RouteKeyHeader must be 1-64 lowercase letters, digits or '-'.")]
+    public string RouteKeyHeader { get; set; } = "x-maas-route-key";
 }
 
 /// <summary>One inference replica: its gRPC (h2c) and REST (HTTP/1.1) addresses.</summary>

@@ -155,6 +155,95 @@ public sealed class RoutingTableTests
     }
 
     [Fact]
+    public void Resolve_EmptyVersionWithDeployment_SplitsNinetyTen()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 2)]);
+        table.ReportRegistry(Aliases("m", ("production", 1)));
+        table.ReportDeployments(Deployment("m", (1, 90), (2, 10)));
+
+        var shares = Shares(table, 10_000);
+
+        Assert.InRange(shares[1], 0.875, 0.925);
+        Assert.InRange(shares[2], 0.075, 0.125);
+    }
+
+    [Fact]
+    public void Resolve_EmptyVersionWithDeployment_SplitsFiftyThirtyTwenty()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1), new("m", 3)]);
+        table.ReportReplicaUp("b", [new("m", 2)]);
+        table.ReportDeployments(Deployment("m", (1, 50), (2, 30), (3, 20)));
+
+        var shares = Shares(table, 10_000);
+
+        Assert.InRange(shares[1], 0.47, 0.53);
+        Assert.InRange(shares[2], 0.27, 0.33);
+        Assert.InRange(shares[3], 0.17, 0.23);
+    }
+
+    [Fact]
+    public void Resolve_DeployedVersionNotReady_ItsWeightGoesToTheOthers()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 3)]);
+        table.ReportDeployments(Deployment("m", (1, 50), (2, 30), (3, 20)));
+
+        var shares = Shares(table, 10_000);
+
+        Assert.False(shares.ContainsKey(2));
+        Assert.InRange(shares[1], 50.0 / 70 - 0.03, 50.0 / 70 + 0.03);
+        Assert.InRange(shares[3], 20.0 / 70 - 0.03, 20.0 / 70 + 0.03);
+    }
+
+    [Fact]
+    public void Resolve_NoDeployedVersionReady_NotFound()
+    {
+        var table = Table(A);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportDeployments(Deployment("m", (2, 100)));
+
+        var route = table.Resolve("m", "");
+
+        Assert.Equal(RouteOutcome.NotFound, route.Outcome);
+        Assert.Contains("no deployed version ready", route.Error);
+        // A pinned number still reaches what is ready.
+        Assert.Equal(RouteOutcome.Found, table.Resolve("m", "1").Outcome);
+    }
+
+    [Fact]
+    public void Resolve_SameRouteKey_SameVersionWhileDifferentKeysSplit()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 2)]);
+        table.ReportDeployments(Deployment("m", (1, 50), (2, 50)));
+
+        for (var caller = 0; caller < 50; caller++)
+        {
+            var key = $"caller-{caller}";
+            var first = table.Resolve("m", "", key).Version;
+            Assert.All(Enumerable.Range(0, 20), _ => Assert.Equal(first, table.Resolve("m", "", key).Version));
+        }
+        var versions = Enumerable.Range(0, 1000).Select(i => table.Resolve("m", "", $"caller-{i}").Version).ToList();
+        Assert.InRange(versions.Count(v => v == 1), 400, 600);
+    }
+
+    [Fact]
+    public void Resolve_NumberWithDeployment_PinsThatVersion()
+    {
+        var table = Table(A, B);
+        table.ReportReplicaUp("a", [new("m", 1)]);
+        table.ReportReplicaUp("b", [new("m", 2)]);
+        table.ReportDeployments(Deployment("m", (1, 100)));
+
+        Assert.Equal(2, table.Resolve("m", "2").Version);
+    }
+
+    [Fact]
     public void Validate_BadReplicaAddress_NamesTheEntry()
     {
         var options = new GatewayOptions { Replicas = [A, new ReplicaOptions { Name = "b", GrpcAddress = "127.0.0.1:7101", RestAddress = B.RestAddress }] };
@@ -182,6 +271,22 @@ public sealed class RoutingTableTests
         GrpcAddress = "http://127.0.0.1:17301",
         RestAddress = "http://127.0.0.1:17302",
     };
+
+    private static Dictionary<long, double> Shares(RoutingTable table, int picks)
+    {
+        var counts = new Dictionary<long, double>();
+        for (var i = 0; i < picks; i++)
+        {
+            var route = table.Resolve("m", "");
+            Assert.Equal(RouteOutcome.Found, route.Outcome);
+            Assert.True(route.ResolvedByGateway);
+            counts[route.Version] = counts.GetValueOrDefault(route.Version) + (1.0 / picks);
+        }
+        return counts;
+    }
+
+    private static Dictionary<string, DeploymentView> Deployment(string model, params (long Version, int Weight)[] entries) =>
+        new() { [model] = new DeploymentView(1, [.. entries.Select(e => new WeightedVersion(e.Version, e.Weight))]) };
 
     private static Dictionary<string, IReadOnlyDictionary<string, long>> Aliases(string model, params (string Alias, long Version)[] aliases) =>
         new() { [model] = aliases.ToDictionary(a => a.Alias, a => a.Version) };

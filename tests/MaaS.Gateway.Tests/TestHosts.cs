@@ -51,12 +51,14 @@ internal static class TestHosts
         });
     }
 
-    public static async Task<(WebApplication App, string Address)> StartRegistryAsync()
+    /// <summary>The registry double; with <paramref name="deployment"/> it answers GetDeployment for "m", else Unimplemented.</summary>
+    public static async Task<(WebApplication App, string Address)> StartRegistryAsync(Deployment? deployment = null)
     {
         var port = FreePort();
         var builder = Quiet(WebApplication.CreateBuilder());
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
+        builder.Services.AddSingleton(new FakeRegistry.Deployments(deployment));
         var app = builder.Build();
         app.MapGrpcService<FakeRegistry>();
         await app.StartAsync();
@@ -65,11 +67,12 @@ internal static class TestHosts
 
     /// <summary>The gateway built exactly as Program builds it, on real ports (h2c needs a socket).</summary>
     public static async Task<(WebApplication App, int GrpcPort, int HttpPort)> StartGatewayAsync(
-        IReadOnlyList<ReplicaOptions> replicas, string? registry, int pollIntervalMs)
+        IReadOnlyList<ReplicaOptions> replicas, string? registry, int pollIntervalMs, int metricsPort = 0)
     {
         var (grpcPort, httpPort) = (FreePort(), FreePort());
         var settings = new Dictionary<string, string?>
         {
+            ["Mesh:MetricsPort"] = metricsPort.ToString(),
             ["Mesh:GrpcPort"] = grpcPort.ToString(),
             ["Mesh:HttpPort"] = httpPort.ToString(),
             ["Gateway:PollIntervalMs"] = pollIntervalMs.ToString(),
@@ -169,8 +172,15 @@ internal sealed class FakeReplica(FakeReplica.Identity identity) : GRPCInference
 }
 
 /// <summary>A registry double: model "m" with production → 2 and staging → 1, plus streaming calls.</summary>
-internal sealed class FakeRegistry : RegistryService.RegistryServiceBase
+internal sealed class FakeRegistry(FakeRegistry.Deployments deployments) : RegistryService.RegistryServiceBase
 {
+    public sealed record Deployments(Deployment? ForM);
+
+    public override Task<GetDeploymentResponse> GetDeployment(GetDeploymentRequest request, ServerCallContext context) =>
+        deployments.ForM is { } deployment && request.ModelName == "m"
+            ? Task.FromResult(new GetDeploymentResponse { Deployment = deployment })
+            : base.GetDeployment(request, context);
+
     public static Model Model => new() { Name = "m", Aliases = { ["production"] = 2, ["staging"] = 1 }, LatestVersion = 2 };
 
     public override Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context) =>

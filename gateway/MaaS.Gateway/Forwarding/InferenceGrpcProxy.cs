@@ -2,6 +2,7 @@ using Grpc.Core;
 using MaaS.Gateway.Routing;
 using MaaS.ServiceDefaults;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 
 namespace MaaS.Gateway.Forwarding;
 
@@ -10,8 +11,15 @@ namespace MaaS.Gateway.Forwarding;
 /// READY (found from fields 1 and 2 of the message, which is forwarded byte for byte); server-level
 /// calls go to any live replica.
 /// </summary>
-public sealed partial class InferenceGrpcProxy(RoutingTable table, ReplicaForwarder forwarder, ILogger<InferenceGrpcProxy> logger)
+public sealed partial class InferenceGrpcProxy(
+    RoutingTable table,
+    ReplicaForwarder forwarder,
+    IOptions<GatewayOptions> options,
+    ILogger<InferenceGrpcProxy> logger)
 {
+    private readonly string _versionHeader = options.Value.VersionHeader;
+    private readonly string _routeKeyHeader = options.Value.RouteKeyHeader;
+
     public const string Service = "inference.GRPCInferenceService";
 
     public async Task HandleAsync(HttpContext context)
@@ -72,15 +80,33 @@ public sealed partial class InferenceGrpcProxy(RoutingTable table, ReplicaForwar
             return;
         }
 
-        var route = table.Resolve(scan.Name, scan.Version);
-        if (route.Outcome != RouteOutcome.Found)
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The message's own version wins; the header only fills an empty one.
+        var version = scan.Version;
+        var fromHeader = false;
+        if (version.Length == 0 && RequestHeaders.Value(context.Request, _versionHeader) is { } pinned)
         {
-            LogNotRoutable(logger, method, scan.Name, scan.Version, route.Error);
-            await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.NotFound, route.Error);
-            return;
+            (version, fromHeader) = (pinned, true);
         }
-        GatewayTransformer.SetPlan(context, new ForwardPlan(route.ResolvedByGateway ? route.Version : null, Path: null));
-        await forwarder.ForwardAsync(context, route.Destinations, grpc: true, peeked.Body);
+        var route = table.Resolve(scan.Name, version, RequestHeaders.Value(context.Request, _routeKeyHeader));
+        var label = route.Outcome == RouteOutcome.Found || table.IsKnownModel(scan.Name) ? scan.Name : GatewayMetrics.UnknownModel;
+        try
+        {
+            if (route.Outcome != RouteOutcome.Found)
+            {
+                LogNotRoutable(logger, method, scan.Name, version, route.Error);
+                await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.NotFound, route.Error);
+                return;
+            }
+            // A version taken from the header is not in the message, so the replica must be told it.
+            GatewayTransformer.SetPlan(context, new ForwardPlan(route.ResolvedByGateway || fromHeader ? route.Version : null, Path: null));
+            await forwarder.ForwardAsync(context, route.Destinations, grpc: true, peeked.Body);
+        }
+        finally
+        {
+            GatewayMetrics.Observe(context, label, route.Outcome == RouteOutcome.Found ? route.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+                grpc: true, started);
+        }
     }
 
     private async Task ForwardToAnyLiveAsync(HttpContext context, ReplayStream? body)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MaaS.Gateway.Routing;
+using Microsoft.Extensions.Options;
 
 namespace MaaS.Gateway.Forwarding;
 
@@ -8,8 +9,11 @@ namespace MaaS.Gateway.Forwarding;
 /// version READY (the path is rewritten to the number the gateway resolved), /v2 to any live replica,
 /// and the health pair is answered from the routing table.
 /// </summary>
-public sealed class InferenceRestProxy(RoutingTable table, ReplicaForwarder forwarder)
+public sealed class InferenceRestProxy(RoutingTable table, ReplicaForwarder forwarder, IOptions<GatewayOptions> options)
 {
+    private readonly string _versionHeader = options.Value.VersionHeader;
+    private readonly string _routeKeyHeader = options.Value.RouteKeyHeader;
+
     /// <summary>GET /v2/health/live: the gateway answers, so it is live.</summary>
     public static IResult Live() => Results.Ok();
 
@@ -22,16 +26,32 @@ public sealed class InferenceRestProxy(RoutingTable table, ReplicaForwarder forw
     public async Task ModelAsync(HttpContext context, string suffix)
     {
         var model = context.GetRouteValue("model") as string ?? "";
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The path's own version wins; the header only fills an empty one.
         var version = context.GetRouteValue("version") as string ?? "";
-        var route = table.Resolve(model, version);
-        if (route.Outcome != RouteOutcome.Found)
+        var fromHeader = false;
+        if (version.Length == 0 && RequestHeaders.Value(context.Request, _versionHeader) is { } header)
         {
-            await GatewayResponses.WriteRestErrorAsync(context, StatusCodes.Status404NotFound, route.Error);
-            return;
+            (version, fromHeader) = (header, true);
         }
-        var pinned = new PathString(string.Create(CultureInfo.InvariantCulture, $"/v2/models/{model}/versions/{route.Version}{suffix}"));
-        GatewayTransformer.SetPlan(context, new ForwardPlan(route.ResolvedByGateway ? route.Version : null, pinned));
-        await forwarder.ForwardAsync(context, route.Destinations, grpc: false, Wrap(context));
+        var route = table.Resolve(model, version, RequestHeaders.Value(context.Request, _routeKeyHeader));
+        var label = route.Outcome == RouteOutcome.Found || table.IsKnownModel(model) ? model : GatewayMetrics.UnknownModel;
+        try
+        {
+            if (route.Outcome != RouteOutcome.Found)
+            {
+                await GatewayResponses.WriteRestErrorAsync(context, StatusCodes.Status404NotFound, route.Error);
+                return;
+            }
+            var pinned = new PathString(string.Create(CultureInfo.InvariantCulture, $"/v2/models/{model}/versions/{route.Version}{suffix}"));
+            GatewayTransformer.SetPlan(context, new ForwardPlan(route.ResolvedByGateway || fromHeader ? route.Version : null, pinned));
+            await forwarder.ForwardAsync(context, route.Destinations, grpc: false, Wrap(context));
+        }
+        finally
+        {
+            GatewayMetrics.Observe(context, label, route.Outcome == RouteOutcome.Found ? route.Version.ToString(CultureInfo.InvariantCulture) : "",
+                grpc: false, started);
+        }
     }
 
     /// <summary>GET /v2 (server metadata): any live replica answers for the fleet.</summary>

@@ -35,8 +35,9 @@ public sealed partial class ReplicaForwarder(
             var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
             if (context.RequestAborted.IsCancellationRequested)
             {
-                return; // The client left; nobody is there to answer.
+                return; // The client left; nobody is there to answer (and the replica is not to blame).
             }
+            GatewayMetrics.UpstreamError(replica.Name);
             var retry = attempt + 1 < attempts && !context.Response.HasStarted
                 && IsConnectFailure(exception) && (body?.TryRewind() ?? true);
             if (retry)

@@ -113,6 +113,7 @@ public sealed partial class RoutingPoller(
                 aliases[model.Name] = new Dictionary<string, long>(model.Aliases, StringComparer.Ordinal);
             }
             table.ReportRegistry(aliases);
+            table.ReportDeployments(await ReadDeploymentsAsync(client, models, deadline, ct));
             if (!_registryAnswered)
             {
                 LogRegistryBack(logger);
@@ -127,6 +128,40 @@ public sealed partial class RoutingPoller(
             }
             _registryAnswered = false;
         }
+    }
+
+    /// <summary>
+    /// Each model's current deployment. A registry without deployments (Unimplemented) or a model
+    /// without one means "no deployment"; any other failure keeps the deployment last seen.
+    /// </summary>
+    private async Task<Dictionary<string, DeploymentView>> ReadDeploymentsAsync(
+        RegistryService.RegistryServiceClient client, List<Model> models, TimeSpan deadline, CancellationToken ct)
+    {
+        var previous = table.Deployments;
+        var result = new Dictionary<string, DeploymentView>(StringComparer.Ordinal);
+        foreach (var model in models)
+        {
+            try
+            {
+                var answer = await client.GetDeploymentAsync(new GetDeploymentRequest { ModelName = model.Name },
+                    deadline: DateTime.UtcNow + deadline, cancellationToken: ct);
+                var deployment = answer.Deployment;
+                if (deployment is not null && deployment.Entries.Count > 0)
+                {
+                    result[model.Name] = new DeploymentView(deployment.Revision,
+                        [.. deployment.Entries.Select(e => new WeightedVersion(e.Version, e.Weight))]);
+                }
+            }
+            catch (RpcException ex) when (!ct.IsCancellationRequested)
+            {
+                if (ex.StatusCode is not (StatusCode.Unimplemented or StatusCode.NotFound)
+                    && previous.TryGetValue(model.Name, out var kept))
+                {
+                    result[model.Name] = kept;
+                }
+            }
+        }
+        return result;
     }
 
     /// <summary>Logs only transitions (and the first poll), not every poll.</summary>

@@ -8,6 +8,12 @@ namespace MaaS.Gateway.Routing;
 /// <summary>A model version as replicas report it in RepositoryIndex.</summary>
 public readonly record struct ModelVersionKey(string Model, long Version);
 
+/// <summary>One target of a deployment: a version and its share of the traffic (percent).</summary>
+public readonly record struct WeightedVersion(long Version, int Weight);
+
+/// <summary>A model's current deployment as the registry gave it; empty entries = not deployed.</summary>
+public sealed record DeploymentView(long Revision, IReadOnlyList<WeightedVersion> Entries);
+
 /// <summary>What the last poll learnt about one replica.</summary>
 public sealed record ReplicaState(ReplicaOptions Replica, bool Live, IReadOnlySet<ModelVersionKey> Ready);
 
@@ -52,7 +58,8 @@ public sealed class RoutingTable
         // Every replica starts out: it gets traffic only once it has answered a poll.
         _snapshot = new Snapshot(
             [.. options.Value.Replicas.Select(r => new ReplicaState(r, false, ImmutableHashSet<ModelVersionKey>.Empty))],
-            ImmutableDictionary<string, IReadOnlyDictionary<string, long>>.Empty);
+            ImmutableDictionary<string, IReadOnlyDictionary<string, long>>.Empty,
+            ImmutableDictionary<string, DeploymentView>.Empty);
     }
 
     /// <summary>Replicas with their last known state, in configuration order.</summary>
@@ -81,12 +88,32 @@ public sealed class RoutingTable
         }
     }
 
+    /// <summary>Replaces the registry's deployments: model name to its current deployment.</summary>
+    public void ReportDeployments(IReadOnlyDictionary<string, DeploymentView> deploymentsByModel)
+    {
+        lock (_writeGate)
+        {
+            _snapshot = _snapshot with { Deployments = deploymentsByModel };
+        }
+    }
+
+    /// <summary>The deployments last seen (kept for a model whose deployment could not be read this poll).</summary>
+    public IReadOnlyDictionary<string, DeploymentView> Deployments => _snapshot.Deployments;
+
+    /// <summary>True when the registry or a live replica knows the model (metrics label unknown ones alike).</summary>
+    public bool IsKnownModel(string model)
+    {
+        var snapshot = _snapshot;
+        return snapshot.Aliases.ContainsKey(model) || snapshot.Replicas.Any(r => r.Live && r.Ready.Any(k => k.Model == model));
+    }
+
     /// <summary>
-    /// Maps a request's (model, version) to replicas: empty follows the production alias (or, before
-    /// there is one, the newest version ready anywhere), a number pins that version, any other string
-    /// is an alias from the registry.
+    /// Maps a request's (model, version) to replicas: empty follows the model's deployment weights
+    /// (without a deployment: the production alias or, before there is one, the newest version ready
+    /// anywhere), a number pins that version, any other string is an alias from the registry.
+    /// <paramref name="routeKey"/>, when given, makes the weighted pick the same for the same key.
     /// </summary>
-    public RouteResult Resolve(string model, string version)
+    public RouteResult Resolve(string model, string version, string? routeKey = null)
     {
         var snapshot = _snapshot;
         snapshot.Aliases.TryGetValue(model, out var aliases);
@@ -101,7 +128,15 @@ public sealed class RoutingTable
         if (version.Length == 0)
         {
             resolvedByGateway = true;
-            if (aliases is not null && aliases.TryGetValue(ProductionAlias, out var production))
+            if (snapshot.Deployments.TryGetValue(model, out var deployment) && deployment.Entries.Count > 0)
+            {
+                if (PickWeighted(snapshot, model, deployment, routeKey) is not { } picked)
+                {
+                    return RouteResult.NotFound(model, $"model '{model}' has no deployed version ready on any replica");
+                }
+                target = picked;
+            }
+            else if (aliases is not null && aliases.TryGetValue(ProductionAlias, out var production))
             {
                 target = production;
             }
@@ -138,6 +173,57 @@ public sealed class RoutingTable
         }
         return new RouteResult(RouteOutcome.Found, model, target, resolvedByGateway,
             Rotate(candidates, _cursors.GetOrAdd(key, _ => new Cursor())), "");
+    }
+
+    /// <summary>
+    /// Draws a version by weight among the deployment's versions READY on some live replica; the
+    /// weight of a version that is not ready is spread over the others by drawing only among them.
+    /// A route key maps to a fixed point of the weight range, so it keeps its version while the
+    /// deployment and the ready set stay the same.
+    /// </summary>
+    private static long? PickWeighted(Snapshot snapshot, string model, DeploymentView deployment, string? routeKey)
+    {
+        Span<WeightedVersion> ready = stackalloc WeightedVersion[deployment.Entries.Count];
+        var count = 0;
+        var total = 0;
+        foreach (var entry in deployment.Entries)
+        {
+            var key = new ModelVersionKey(model, entry.Version);
+            if (entry.Weight > 0 && snapshot.Replicas.Any(r => r.Live && r.Ready.Contains(key)))
+            {
+                ready[count++] = entry;
+                total += entry.Weight;
+            }
+        }
+        if (count == 0)
+        {
+            return null;
+        }
+        var point = routeKey is null ? Random.Shared.Next(total) : (int)(StableHash(routeKey) % (uint)total);
+        for (var i = 0; i < count; i++)
+        {
+            point -= ready[i].Weight;
+            if (point < 0)
+            {
+                return ready[i].Version;
+            }
+        }
+        return ready[count - 1].Version;
+    }
+
+    /// <summary>FNV-1a over the key's UTF-16 units: the same on every process, unlike string.GetHashCode.</summary>
+    private static uint StableHash(string key)
+    {
+        var hash = 2166136261u;
+        foreach (var c in key)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        // Mix the high bits down so that keys differing only at the end spread over the whole range.
+        hash ^= hash >> 15;
+        hash *= 0x2c1b3c6du;
+        hash ^= hash >> 12;
+        return hash;
     }
 
     /// <summary>Replicas that answered their last poll, round-robin first (for server-level calls).</summary>
@@ -185,7 +271,8 @@ public sealed class RoutingTable
 
     private sealed record Snapshot(
         ImmutableArray<ReplicaState> Replicas,
-        IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> Aliases);
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> Aliases,
+        IReadOnlyDictionary<string, DeploymentView> Deployments);
 
     private sealed class Cursor
     {

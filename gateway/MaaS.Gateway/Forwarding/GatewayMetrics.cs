@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
+using Prometheus;
+
+namespace MaaS.Gateway.Forwarding;
+
+/// <summary>
+/// The gateway's Prometheus metrics (served on Mesh:MetricsPort by ServiceDefaults). Model names a
+/// caller made up are collapsed to one label value, so strangers cannot grow the series without bound.
+/// </summary>
+public static class GatewayMetrics
+{
+    /// <summary>Model label for a model neither the registry nor any replica knows.</summary>
+    public const string UnknownModel = "_unknown";
+
+    private static readonly Counter Requests = Metrics.CreateCounter(
+        "maas_gateway_requests_total", "Model requests through the gateway by model, version, protocol and answer code.",
+        new CounterConfiguration { LabelNames = ["model", "version", "protocol", "code"] });
+
+    private static readonly Histogram RequestSeconds = Metrics.CreateHistogram(
+        "maas_gateway_request_seconds", "Time from the request's arrival at the gateway to the end of forwarding.",
+        new HistogramConfiguration
+        {
+            LabelNames = ["model", "version", "protocol"],
+            Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16),
+        });
+
+    private static readonly Counter UpstreamErrors = Metrics.CreateCounter(
+        "maas_gateway_upstream_errors_total", "Forwards to a replica that failed (connection, protocol or timeout).",
+        new CounterConfiguration { LabelNames = ["replica"] });
+
+    /// <summary>Counts a failed forward to <paramref name="replica"/>.</summary>
+    public static void UpstreamError(string replica) => UpstreamErrors.WithLabels(replica).Inc();
+
+    /// <summary>
+    /// Records one model request once it is answered: the code is the gRPC status (from the trailers or a
+    /// trailers-only answer) or the HTTP status for REST.
+    /// </summary>
+    public static void Observe(HttpContext context, string model, string version, bool grpc, long startTimestamp)
+    {
+        var protocol = grpc ? "grpc" : "rest";
+        var code = grpc ? GrpcCode(context) : context.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
+        Requests.WithLabels(model, version, protocol, code).Inc();
+        RequestSeconds.WithLabels(model, version, protocol).Observe(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+    }
+
+    private static string GrpcCode(HttpContext context)
+    {
+        var value = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers?["grpc-status"].ToString();
+        if (string.IsNullOrEmpty(value))
+        {
+            value = context.Response.Headers["grpc-status"].ToString();
+        }
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            && Enum.IsDefined(typeof(Grpc.Core.StatusCode), number))
+        {
+            return ((Grpc.Core.StatusCode)number).ToString();
+        }
+        // No status at all: the stream was reset or the client left.
+        return context.RequestAborted.IsCancellationRequested ? "Cancelled" : "Unknown";
+    }
+}
