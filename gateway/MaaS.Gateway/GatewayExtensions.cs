@@ -28,6 +28,8 @@ public static class GatewayExtensions
         services.AddSingleton<ForwardingClient>();
         services.AddSingleton<GatewayTransformer>();
         services.AddSingleton<ReplicaForwarder>();
+        services.AddSingleton<ShadowMirror>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<InferenceGrpcProxy>();
         services.AddSingleton<InferenceRestProxy>();
         services.AddSingleton<AdminProxy>();

@@ -22,6 +22,17 @@ public sealed class GatewayOptions
     /// <summary>Request header whose value keeps one caller on one version of a weighted deployment.</summary>
     [Required, RegularExpression("^[a-z0-9-]{1,64}$", ErrorMessage = "Gateway:RouteKeyHeader must be 1-64 lowercase letters, digits or '-'.")]
     public string RouteKeyHeader { get; set; } = "x-maas-route-key";
+
+    /// <summary>
+    /// ModelInfer bodies up to this size are held in memory so that an Unavailable answer can be retried
+    /// on another replica; larger ones stream through and are not retried (0 = never retry on Unavailable).
+    /// </summary>
+    [Range(0, 64 * 1024 * 1024)]
+    public int RetryBufferBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Shadow copies waiting to be sent; when full, new copies are dropped (never the caller's call).</summary>
+    [Range(1, 100_000)]
+    public int ShadowQueueCapacity { get; set; } = 256;
 }
 
 /// <summary>One inference replica: its gRPC (h2c) and REST (HTTP/1.1) addresses.</summary>

@@ -146,7 +146,58 @@ public sealed class GrpcFrameScannerTests
 
         Assert.Equal(frame, first);
         Assert.Equal(frame, again.ToArray());
+        // Only the end of the body was met past the peeked bytes: nothing is lost, so it can rewind again.
+        Assert.True(peeked.Body.TryRewind());
+    }
+
+    [Fact]
+    public async Task ReplayStream_BytesPastThePeekRead_CannotRewind()
+    {
+        var frame = Frame(new ModelReadyRequest { Name = "m", Version = "1" });
+        var peeked = await GrpcRequestPeeker.PeekAsync(new MemoryStream([.. frame, .. new byte[10_000]]), CancellationToken.None);
+        using var all = new MemoryStream();
+        await peeked.Body.CopyToAsync(all);
+
+        Assert.Equal(frame.Length + 10_000, all.Length);
         Assert.False(peeked.Body.TryRewind());
+    }
+
+    [Fact]
+    public async Task BufferAsync_BodyWithinLimit_IsWholeAndRewindable()
+    {
+        var frame = Frame(new ModelReadyRequest { Name = "m", Version = "1" });
+        var body = new byte[20_000];
+        frame.CopyTo(body, 0);
+        var peeked = await GrpcRequestPeeker.PeekAsync(new MemoryStream(body), CancellationToken.None);
+
+        var (within, buffered) = await GrpcRequestPeeker.BufferAsync(peeked.Body, 20_000, CancellationToken.None);
+        using var first = new MemoryStream();
+        await within.CopyToAsync(first);
+        Assert.True(buffered);
+        Assert.True(within.TryRewind());
+        using var second = new MemoryStream();
+        await within.CopyToAsync(second);
+
+        Assert.Equal(body, first.ToArray());
+        Assert.Equal(body, second.ToArray());
+    }
+
+    [Fact]
+    public async Task BufferAsync_BodyOverLimit_StreamsEveryByteButIsNotBuffered()
+    {
+        var frame = Frame(new ModelReadyRequest { Name = "m", Version = "1" });
+        var body = new byte[20_000];
+        frame.CopyTo(body, 0);
+        body[^1] = 7;
+        var peeked = await GrpcRequestPeeker.PeekAsync(new MemoryStream(body), CancellationToken.None);
+
+        var (over, buffered) = await GrpcRequestPeeker.BufferAsync(peeked.Body, 1000, CancellationToken.None);
+        using var copy = new MemoryStream();
+        await over.CopyToAsync(copy);
+
+        Assert.False(buffered);
+        Assert.Equal(body, copy.ToArray());
+        Assert.False(over.TryRewind());
     }
 
     [Fact]

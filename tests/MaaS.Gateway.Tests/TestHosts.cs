@@ -27,7 +27,11 @@ internal static class TestHosts
     }
 
     /// <summary>A replica double serving the given versions of model "m" over gRPC and REST.</summary>
-    public static async Task<(WebApplication App, ReplicaOptions Options)> StartReplicaAsync(string name, params long[] versions)
+    public static Task<(WebApplication App, ReplicaOptions Options)> StartReplicaAsync(string name, params long[] versions) =>
+        StartReplicaAsync(name, unavailable: false, versions);
+
+    /// <summary>A replica double; with <paramref name="unavailable"/> it lists its versions READY but answers every ModelInfer Unavailable.</summary>
+    public static async Task<(WebApplication App, ReplicaOptions Options)> StartReplicaAsync(string name, bool unavailable, params long[] versions)
     {
         var (grpcPort, restPort) = (FreePort(), FreePort());
         var builder = Quiet(WebApplication.CreateBuilder());
@@ -37,7 +41,7 @@ internal static class TestHosts
             k.Listen(IPAddress.Loopback, restPort, o => o.Protocols = HttpProtocols.Http1);
         });
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = MeshHostingExtensions.MaxMessageBytes);
-        builder.Services.AddSingleton(new FakeReplica.Identity(name, versions));
+        builder.Services.AddSingleton(new FakeReplica.Identity(name, versions, unavailable));
         var app = builder.Build();
         app.MapGrpcService<FakeReplica>();
         app.MapPost("/v2/models/{model}/versions/{version}/infer", (string model, string version, HttpRequest request) =>
@@ -67,7 +71,8 @@ internal static class TestHosts
 
     /// <summary>The gateway built exactly as Program builds it, on real ports (h2c needs a socket).</summary>
     public static async Task<(WebApplication App, int GrpcPort, int HttpPort)> StartGatewayAsync(
-        IReadOnlyList<ReplicaOptions> replicas, string? registry, int pollIntervalMs, int metricsPort = 0)
+        IReadOnlyList<ReplicaOptions> replicas, string? registry, int pollIntervalMs, int metricsPort = 0,
+        IReadOnlyDictionary<string, string?>? extraSettings = null)
     {
         var (grpcPort, httpPort) = (FreePort(), FreePort());
         var settings = new Dictionary<string, string?>
@@ -81,6 +86,10 @@ internal static class TestHosts
             ["Services:Updater"] = $"http://127.0.0.1:{FreePort()}",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
         for (var i = 0; i < replicas.Count; i++)
         {
             settings[$"Gateway:Replicas:{i}:Name"] = replicas[i].Name;
@@ -121,7 +130,11 @@ internal static class TestHosts
 /// <summary>An inference replica double: says who it is in every answer.</summary>
 internal sealed class FakeReplica(FakeReplica.Identity identity) : GRPCInferenceService.GRPCInferenceServiceBase
 {
-    public sealed record Identity(string Name, long[] Versions);
+    public sealed record Identity(string Name, long[] Versions, bool Unavailable = false)
+    {
+        /// <summary>ModelInfer calls this replica received (answered or not).</summary>
+        public int InferCalls;
+    }
 
     public override Task<RepositoryIndexResponse> RepositoryIndex(RepositoryIndexRequest request, ServerCallContext context)
     {
@@ -137,6 +150,11 @@ internal sealed class FakeReplica(FakeReplica.Identity identity) : GRPCInference
 
     public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
+        Interlocked.Increment(ref identity.InferCalls);
+        if (identity.Unavailable)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"replica {identity.Name} is draining"));
+        }
         var resolved = context.RequestHeaders.GetValue("x-maas-resolved-version") ?? "";
         var response = new ModelInferResponse
         {

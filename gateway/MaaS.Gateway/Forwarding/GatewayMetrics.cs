@@ -30,6 +30,46 @@ public static class GatewayMetrics
         "maas_gateway_upstream_errors_total", "Forwards to a replica that failed (connection, protocol or timeout).",
         new CounterConfiguration { LabelNames = ["replica"] });
 
+    private static readonly Counter Retries = Metrics.CreateCounter(
+        "maas_gateway_retries_total", "Requests sent again to another replica, by why (connect: the connection failed; unavailable: the replica answered Unavailable).",
+        new CounterConfiguration { LabelNames = ["reason"] });
+
+    private static readonly Counter ShadowRequests = Metrics.CreateCounter(
+        "maas_gateway_shadow_requests_total", "Shadow copies of ModelInfer calls by model, shadow version and outcome (gRPC status, error, or dropped when the queue was full).",
+        new CounterConfiguration { LabelNames = ["model", "version", "outcome"] });
+
+    private static readonly Histogram ShadowSeconds = Metrics.CreateHistogram(
+        "maas_gateway_shadow_seconds", "Time a shadow replica took to answer a copied ModelInfer call.",
+        new HistogramConfiguration { LabelNames = ["model", "version"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+
+    /// <summary>Records one shadow copy's outcome (and its latency when it was sent).</summary>
+    public static void Shadow(string model, long version, string outcome, TimeSpan? elapsed)
+    {
+        var v = version.ToString(CultureInfo.InvariantCulture);
+        ShadowRequests.WithLabels(model, v, outcome).Inc();
+        if (elapsed is { } e)
+        {
+            ShadowSeconds.WithLabels(model, v).Observe(e.TotalSeconds);
+        }
+    }
+
+    /// <summary>Counts one retry on another replica.</summary>
+    public static void Retry(string reason) => Retries.WithLabels(reason).Inc();
+
+    /// <summary>The gRPC status of an answer already received (trailers, else trailers-only headers); null when none.</summary>
+    public static Grpc.Core.StatusCode? ReceivedGrpcStatus(HttpContext context)
+    {
+        var value = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers?["grpc-status"].ToString();
+        if (string.IsNullOrEmpty(value))
+        {
+            value = context.Response.Headers["grpc-status"].ToString();
+        }
+        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            && Enum.IsDefined(typeof(Grpc.Core.StatusCode), number)
+            ? (Grpc.Core.StatusCode)number
+            : null;
+    }
+
     /// <summary>Counts a failed forward to <paramref name="replica"/>.</summary>
     public static void UpstreamError(string replica) => UpstreamErrors.WithLabels(replica).Inc();
 

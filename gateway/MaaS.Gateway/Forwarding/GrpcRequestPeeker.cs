@@ -31,4 +31,29 @@ public static class GrpcRequestPeeker
             count += n;
         }
     }
+
+    /// <summary>
+    /// Reads the whole body into memory when it is at most <paramref name="limit"/> bytes, so that it can be
+    /// sent again on a retry; a larger body is returned as a stream over what was read plus the rest (not rewindable).
+    /// </summary>
+    public static async Task<(ReplayStream Body, bool Buffered)> BufferAsync(ReplayStream body, int limit, CancellationToken ct)
+    {
+        var buffer = new byte[Math.Min(limit, 64 * 1024) + 1];
+        var count = 0;
+        while (count <= limit)
+        {
+            if (count == buffer.Length)
+            {
+                Array.Resize(ref buffer, (int)Math.Min((long)limit + 1, buffer.Length * 2L));
+            }
+            var n = await body.ReadAsync(buffer.AsMemory(count), ct);
+            if (n == 0)
+            {
+                return (new ReplayStream(buffer, count, Stream.Null), true);
+            }
+            count += n;
+        }
+        // Over the limit: what was read goes first, the unread remainder follows from the original body.
+        return (new ReplayStream(buffer, count, body), false);
+    }
 }

@@ -14,11 +14,13 @@ namespace MaaS.Gateway.Forwarding;
 public sealed partial class InferenceGrpcProxy(
     RoutingTable table,
     ReplicaForwarder forwarder,
+    ShadowMirror shadow,
     IOptions<GatewayOptions> options,
     ILogger<InferenceGrpcProxy> logger)
 {
     private readonly string _versionHeader = options.Value.VersionHeader;
     private readonly string _routeKeyHeader = options.Value.RouteKeyHeader;
+    private readonly int _retryBufferBytes = options.Value.RetryBufferBytes;
 
     public const string Service = "inference.GRPCInferenceService";
 
@@ -100,7 +102,25 @@ public sealed partial class InferenceGrpcProxy(
             }
             // A version taken from the header is not in the message, so the replica must be told it.
             GatewayTransformer.SetPlan(context, new ForwardPlan(route.ResolvedByGateway || fromHeader ? route.Version : null, Path: null));
-            await forwarder.ForwardAsync(context, route.Destinations, grpc: true, peeked.Body);
+            var body = peeked.Body;
+            var retryUnavailable = false;
+            var shadowTarget = method == "ModelInfer" ? shadow.Draw(scan.Name) : null;
+            if (method == "ModelInfer" && _retryBufferBytes > 0 && (route.Destinations.Count > 1 || shadowTarget is not null))
+            {
+                // Inference is idempotent; a whole body in memory can be sent again if a replica answers Unavailable.
+                (body, retryUnavailable) = await GrpcRequestPeeker.BufferAsync(peeked.Body, _retryBufferBytes, context.RequestAborted);
+                context.Request.Body = body;
+            }
+            await forwarder.ForwardAsync(context, route.Destinations, grpc: true, body, retryUnavailable && route.Destinations.Count > 1);
+            if (shadowTarget is { } target && body.Buffered is { } copy)
+            {
+                // Queued only once the caller's answer has been sent, so the copy never delays it.
+                context.Response.OnCompleted(() =>
+                {
+                    shadow.Enqueue(scan.Name, target, copy);
+                    return Task.CompletedTask;
+                });
+            }
         }
         finally
         {

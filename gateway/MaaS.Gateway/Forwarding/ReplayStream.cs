@@ -22,14 +22,19 @@ public sealed class ReplayStream(byte[] prefix, int prefixLength, Stream rest) :
         return true;
     }
 
+    /// <summary>The whole body when it is held in memory (nothing follows the prefix).</summary>
+    public ReadOnlyMemory<byte>? Buffered => ReferenceEquals(rest, Stream.Null) ? prefix.AsMemory(0, prefixLength) : null;
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_position < prefixLength)
         {
             return CopyPrefix(buffer.Span);
         }
-        _restTouched = true;
-        return await rest.ReadAsync(buffer, cancellationToken);
+        var n = await rest.ReadAsync(buffer, cancellationToken);
+        // Reaching the end loses nothing, so the stream stays rewindable.
+        _restTouched |= n > 0;
+        return n;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -41,8 +46,9 @@ public sealed class ReplayStream(byte[] prefix, int prefixLength, Stream rest) :
         {
             return CopyPrefix(buffer.AsSpan(offset, count));
         }
-        _restTouched = true;
-        return rest.Read(buffer, offset, count);
+        var n = rest.Read(buffer, offset, count);
+        _restTouched |= n > 0;
+        return n;
     }
 
     private int CopyPrefix(Span<byte> destination)

@@ -149,7 +149,8 @@ public sealed partial class RoutingPoller(
                 if (deployment is not null && deployment.Entries.Count > 0)
                 {
                     result[model.Name] = new DeploymentView(deployment.Revision,
-                        [.. deployment.Entries.Select(e => new WeightedVersion(e.Version, e.Weight))]);
+                        [.. deployment.Entries.Select(e => new WeightedVersion(e.Version, e.Weight))],
+                        deployment.Shadow is { Percent: > 0 } shadow ? new ShadowView(shadow.Version, Math.Min(shadow.Percent, 100)) : null);
                 }
             }
             catch (RpcException ex) when (!ct.IsCancellationRequested)

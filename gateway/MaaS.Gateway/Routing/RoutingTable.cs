@@ -12,7 +12,10 @@ public readonly record struct ModelVersionKey(string Model, long Version);
 public readonly record struct WeightedVersion(long Version, int Weight);
 
 /// <summary>A model's current deployment as the registry gave it; empty entries = not deployed.</summary>
-public sealed record DeploymentView(long Revision, IReadOnlyList<WeightedVersion> Entries);
+public sealed record DeploymentView(long Revision, IReadOnlyList<WeightedVersion> Entries, ShadowView? Shadow = null);
+
+/// <summary>A version that receives a copy of <see cref="Percent"/> % of a model's ModelInfer calls.</summary>
+public sealed record ShadowView(long Version, int Percent);
 
 /// <summary>What the last poll learnt about one replica.</summary>
 public sealed record ReplicaState(ReplicaOptions Replica, bool Live, IReadOnlySet<ModelVersionKey> Ready);
