@@ -44,6 +44,8 @@ public sealed class TrainerServiceTests(TrainerFactory factory) : IClassFixture<
     [InlineData("Upper")]
     [InlineData("-leading-dash")]
     [InlineData("has space")]
+    [InlineData("a..b")]
+    [InlineData("a123456789012345678901234567890123456789012345678901234567890123")] // 64: one more than the registry takes
     public async Task SubmitJob_BadModelName_InvalidArgumentNamingModelName(string name)
     {
         var ex = await Assert.ThrowsAsync<RpcException>(() => Submit(TestData.Spec(model: name)));

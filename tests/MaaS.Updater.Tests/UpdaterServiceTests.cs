@@ -46,6 +46,7 @@ public sealed class UpdaterServiceTests : IDisposable
 
     [Theory]
     [InlineData("Bad Name", 10, 0.2, 0, "policy.model_name")]
+    [InlineData("a..b", 10, 0.2, 0, "policy.model_name")]
     [InlineData("m", 1, 0.2, 0, "policy.retrain_after_rows")]
     [InlineData("m", 10, 0.9, 0, "policy.holdout_fraction")]
     [InlineData("m", 10, 0.2, -1, "policy.min_improvement")]

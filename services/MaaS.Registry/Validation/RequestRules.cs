@@ -11,10 +11,10 @@ namespace MaaS.Registry.Validation;
 public static partial class RequestRules
 {
     /// <summary>Pattern of model, alias, dataset names and tags (1-63 characters; '..' is refused separately).</summary>
-    public const string NamePattern = "^[a-z0-9][a-z0-9._-]{0,62}$";
+    public const string NamePattern = MeshNames.Pattern;
 
     /// <summary>Longest name.</summary>
-    public const int MaxNameLength = 63;
+    public const int MaxNameLength = MeshNames.MaxLength;
 
     /// <summary>Longest description, in UTF-8 bytes (4 KiB).</summary>
     public const int MaxDescriptionBytes = 4 * 1024;
@@ -49,14 +49,11 @@ public static partial class RequestRules
 
     private static readonly FrozenSet<string> Datatypes = DatatypeNames.ToFrozenSet(StringComparer.Ordinal);
 
-    [GeneratedRegex(NamePattern, RegexOptions.CultureInvariant)]
-    private static partial Regex NameRegex();
-
     [GeneratedRegex(PoolPattern, RegexOptions.CultureInvariant)]
     private static partial Regex PoolRegex();
 
     /// <summary>Whether <paramref name="value"/> is a valid name.</summary>
-    public static bool IsName(string value) => NameRegex().IsMatch(value) && !value.Contains("..", StringComparison.Ordinal);
+    public static bool IsName(string value) => MeshNames.IsValid(value);
 
     /// <summary>A model, alias or dataset name, or a tag: the names end up in paths, so no separators and no '..'.</summary>
     public static void Name(string field, string value)

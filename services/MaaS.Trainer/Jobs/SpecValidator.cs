@@ -1,5 +1,5 @@
+using MaaS.ServiceDefaults;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using MaaS.Trainer.Training;
 using MaaS.Trainer.V1;
 using Microsoft.Extensions.Options;
@@ -27,9 +27,9 @@ public sealed partial class SpecValidator(IOptions<TrainerOptions> options)
 
         var maxEpochs = options.Value.MaxEpochs;
         var v = new List<string>();
-        if (!ModelName().IsMatch(s.ModelName))
+        if (!MeshNames.IsValid(s.ModelName))
         {
-            v.Add($"spec.model_name must match ^[a-z0-9][a-z0-9._-]{{0,63}}$ (lower-case letters, digits, '.', '_', '-', 1-64 characters); it is '{s.ModelName}'.");
+            v.Add($"spec.model_name must be {MeshNames.Rule}; it is '{s.ModelName}'.");
         }
         if (s.DatasetName.Length == 0) v.Add("spec.dataset_name is required.");
         if (s.DatasetVersion < 0) v.Add($"spec.dataset_version must be 0 (latest) or a version number; it is {s.DatasetVersion}.");
@@ -210,6 +210,4 @@ public sealed partial class SpecValidator(IOptions<TrainerOptions> options)
 
     private static string Show(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex ModelName();
 }

@@ -35,7 +35,7 @@ public sealed partial class CheckpointStore(TrainerDatabase database, ILogger<Ch
         }
     }
 
-    // Model names are validated (^[a-z0-9][a-z0-9._-]{0,63}$), so they are safe as a folder name.
+    // Model names are validated (MeshNames: no '/', no '..'), so they are safe as a folder name.
     private string PathOf(string model, long version) =>
         Path.Combine(database.DataDirectory, "checkpoints", model, $"{version}.bin");
 

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Grpc.Core;
 using MaaS.Contracts;
 using MaaS.ServiceDefaults;
@@ -113,14 +112,12 @@ public sealed partial class UpdaterGrpcService(
 
     private static void RequireModelName(string name, string field)
     {
-        if (!ModelName().IsMatch(name))
+        if (!MeshNames.IsValid(name))
         {
-            throw MeshErrors.InvalidArgument($"{field} must be 1-64 characters of a-z, 0-9, '.', '_', '-' starting with a letter or digit; got '{name}'.");
+            throw MeshErrors.InvalidArgument($"{field} must be {MeshNames.Rule}; got '{name}'.");
         }
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
-    private static partial Regex ModelName();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ingested {RowsIn} rows for {Model}: kept {RowsKept}, {Pending} waiting for training")]
     private static partial void LogIngested(ILogger logger, string model, long rowsIn, long rowsKept, long pending);
