@@ -29,7 +29,9 @@ dotnet "$cli" walkthrough --address http://127.0.0.1:8001 --rest http://127.0.0.
 cat <<MSG
 
 The mesh is running: gateway REST http://127.0.0.1:8000, gRPC 127.0.0.1:8001 (logs in .maas/run/logs).
+The gateway's admin API key is in .maas/admin.key (mode 600); every call sends it as a bearer token.
 Try:  curl -s -X POST http://127.0.0.1:8000/v2/models/linear-regression/infer \\
+        -H "authorization: Bearer \$(cat .maas/admin.key)" \\
         -H 'content-type: application/json' \\
         -d '{"inputs":[{"name":"input","shape":[2,1],"datatype":"FP32","data":[4,5]}]}'
 MSG

@@ -1,5 +1,7 @@
 using MaaS.Gateway.Forwarding;
 using MaaS.Gateway.Routing;
+using MaaS.Gateway.Security;
+using MaaS.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +17,8 @@ public static class GatewayExtensions
         // forwarding itself; failures are still logged as warnings.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        // With this category off, hosting starts no Activity and no logging scope per request (Forwarding/README.md).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
         var services = builder.Services;
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section)
@@ -22,12 +26,16 @@ public static class GatewayExtensions
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
 
         services.AddSingleton<RoutingTable>();
+        services.AddSingleton<ReplicaDirectory>();
+        services.AddSingleton<RoutingRefresh>();
         services.AddHostedService<RoutingPoller>();
+        builder.AddMeshBus(RoutingEventsConsumer.Register);
 
         services.AddHttpForwarder();
         services.AddSingleton<ForwardingClient>();
         services.AddSingleton<GatewayTransformer>();
         services.AddSingleton<ReplicaForwarder>();
+        services.AddSingleton<UnaryForwarder>();
         services.AddSingleton<ShadowMirror>();
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<InferenceGrpcProxy>();
@@ -35,14 +43,18 @@ public static class GatewayExtensions
         services.AddSingleton<AdminProxy>();
 
         services.AddHealthChecks().AddCheck<ReplicasHealthCheck>("replicas");
+        builder.AddGatewaySecurity();
         return builder;
     }
 
     /// <summary>OIP gRPC and REST to the replicas, admin gRPC to the services, Unimplemented for the rest.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
-        app.MapPost($"/{InferenceGrpcProxy.Service}/{{method}}",
-            (HttpContext context, InferenceGrpcProxy proxy) => proxy.HandleAsync(context));
+        // Keys and rate limits before any forwarding (Security/README.md).
+        app.UseGatewaySecurity();
+        // A plain RequestDelegate over the singleton: no per-call parameter binding or service lookup.
+        var inference = app.Services.GetRequiredService<InferenceGrpcProxy>();
+        app.MapPost($"/{InferenceGrpcProxy.Service}/{{method}}", (RequestDelegate)inference.HandleAsync);
         foreach (var (service, setting) in AdminProxy.Services)
         {
             app.MapPost($"/{service}/{{method}}", (HttpContext context, AdminProxy proxy) => proxy.HandleAsync(context, setting));

@@ -41,8 +41,18 @@ public sealed class ReplicaOptions
     /// <summary>Unique name used in logs.</summary>
     public string Name { get; set; } = "";
 
-    /// <summary>Pool the replica belongs to (informational until weighted deployments arrive).</summary>
+    /// <summary>
+    /// Pool the replica belongs to: a deployment entry that names a pool is served only by that pool's
+    /// replicas (a pinned version or an alias goes to any pool that has it ready).
+    /// </summary>
     public string Pool { get; set; } = "default";
+
+    /// <summary>
+    /// When true the host of the addresses is a DNS name (a compose service, a Kubernetes headless
+    /// service) and every address it resolves to is a replica of its own, named "Name@address";
+    /// resolved again on every poll, so replicas that come and go are followed.
+    /// </summary>
+    public bool ResolveDns { get; set; }
 
     /// <summary>gRPC endpoint, e.g. http://127.0.0.1:7101.</summary>
     public string GrpcAddress { get; set; } = "";
@@ -55,8 +65,11 @@ public sealed class ReplicaOptions
 /// Checks the replica list entry by entry, because data annotations cannot name which list entry is
 /// wrong and a bad address would otherwise only show up as failed forwards.
 /// </summary>
-public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+public sealed partial class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial System.Text.RegularExpressions.Regex PoolName();
+
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();
@@ -78,8 +91,17 @@ public sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             {
                 errors.Add($"{key}:Name '{replica.Name}' is used by another replica; names must be unique.");
             }
+            if (!PoolName().IsMatch(replica.Pool))
+            {
+                errors.Add($"{key}:Pool must be 1-64 letters, digits, '.', '_' or '-' (as deployment pools are); it is '{replica.Pool}'.");
+            }
             CheckAddress(errors, $"{key}:GrpcAddress", replica.GrpcAddress);
             CheckAddress(errors, $"{key}:RestAddress", replica.RestAddress);
+            if (replica.ResolveDns && Uri.TryCreate(replica.GrpcAddress, UriKind.Absolute, out var grpc)
+                && Uri.TryCreate(replica.RestAddress, UriKind.Absolute, out var rest) && grpc.Host != rest.Host)
+            {
+                errors.Add($"{key}: with ResolveDns the GrpcAddress and RestAddress must name the same host, since each resolved address serves both.");
+            }
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -35,6 +35,34 @@ public class MeshProcesses : IAsyncLifetime
     /// <summary>Gateway REST address.</summary>
     public Uri GatewayRest { get; private set; } = null!;
 
+    /// <summary>Where the gateway writes the admin key it creates on first start (not the checkout's .maas/).</summary>
+    public string AdminKeyFile => Path.Combine(WorkDirectory, "admin.key");
+
+    /// <summary>The admin key the gateway created, sent as `authorization: Bearer` on every call through it.</summary>
+    public string AdminKey => File.ReadLines(AdminKeyFile).First().Trim();
+
+    /// <summary>A channel to the gateway; dispose it after use.</summary>
+    public Grpc.Net.Client.GrpcChannel OpenGatewayChannel() => Grpc.Net.Client.GrpcChannel.ForAddress(GatewayGrpc);
+
+    /// <summary>Calls over <paramref name="channel"/> that carry the admin key.</summary>
+    public Grpc.Core.CallInvoker WithAdminKey(Grpc.Net.Client.GrpcChannel channel)
+    {
+        var key = AdminKey;
+        return Grpc.Core.Interceptors.CallInvokerExtensions.Intercept(channel.CreateCallInvoker(), metadata =>
+        {
+            metadata.Add("authorization", $"Bearer {key}");
+            return metadata;
+        });
+    }
+
+    /// <summary>An HTTP client for the gateway's REST port that sends the admin key.</summary>
+    public HttpClient GatewayHttp()
+    {
+        var http = new HttpClient { BaseAddress = GatewayRest };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        return http;
+    }
+
     /// <summary>Replica inference-a's gRPC address.</summary>
     public Uri ReplicaGrpc { get; private set; } = null!;
 
@@ -83,6 +111,7 @@ public class MeshProcesses : IAsyncLifetime
         Start("gateway", "gateway/MaaS.Gateway", gGrpc, gRest,
         [
             .. common,
+            $"--Gateway:Auth:AdminKeyFile={AdminKeyFile}",
             "--Gateway:Replicas:0:Name=inference-a", "--Gateway:Replicas:0:Pool=default",
             $"--Gateway:Replicas:0:GrpcAddress=http://127.0.0.1:{aGrpc}", $"--Gateway:Replicas:0:RestAddress=http://127.0.0.1:{aRest}",
             "--Gateway:Replicas:1:Name=inference-b", "--Gateway:Replicas:1:Pool=default",
@@ -98,7 +127,7 @@ public class MeshProcesses : IAsyncLifetime
     /// <summary>Runs a program of the repo (e.g. the CLI) to its end; returns exit code and output.</summary>
     public async Task<(int ExitCode, string Output)> RunToolAsync(string projectDirectory, string assembly, TimeSpan timeout, params string[] args)
     {
-        var (exit, stdout, stderr, _) = await ProcessRun.RunAsync("dotnet", Root, timeout, [FindDll(projectDirectory, assembly), .. args]);
+        var (exit, stdout, stderr, _) = await ProcessRun.RunAsync("dotnet", Root, timeout, [FindDll(projectDirectory, assembly), .. args], KeyEnvironment());
         return (exit, stdout + stderr);
     }
 
@@ -122,9 +151,14 @@ public class MeshProcesses : IAsyncLifetime
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunPythonAsync(string script, string[] args)
     {
-        var (exit, stdout, stderr, _) = await ProcessRun.RunAsync("/usr/bin/python3", Root, TimeSpan.FromSeconds(120), [Path.Combine(Root, "tests", "clients", "python", script), .. args]);
+        var (exit, stdout, stderr, _) = await ProcessRun.RunAsync("/usr/bin/python3", Root, TimeSpan.FromSeconds(120),
+            [Path.Combine(Root, "tests", "clients", "python", script), .. args], KeyEnvironment());
         return (exit, stdout, stderr);
     }
+
+    /// <summary>MAAS_API_KEY for the tools the tests run (CLI, Python clients), once the gateway has made the key.</summary>
+    private Dictionary<string, string> KeyEnvironment() =>
+        File.Exists(AdminKeyFile) ? new() { ["MAAS_API_KEY"] = AdminKey } : [];
 
     private static List<JsonNode> ParseLines(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();

@@ -25,10 +25,11 @@ public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<Mes
         Assert.True(exit == 0, $"walkthrough exited {exit}:\n{output}\n--- trainer ---\n{mesh.Log("trainer")}\n--- updater ---\n{mesh.Log("updater")}\n--- gateway ---\n{mesh.Log("gateway")}");
         Assert.Contains("walkthrough complete", output);
 
-        using var channel = GrpcChannel.ForAddress(mesh.GatewayGrpc);
-        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
-        var registry = new RegistryService.RegistryServiceClient(channel);
-        var updater = new UpdaterService.UpdaterServiceClient(channel);
+        using var channel = mesh.OpenGatewayChannel();
+        var invoker = mesh.WithAdminKey(channel);
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(invoker);
+        var registry = new RegistryService.RegistryServiceClient(invoker);
+        var updater = new UpdaterService.UpdaterServiceClient(invoker);
 
         var model = (await registry.GetModelAsync(new GetModelRequest { Name = "linear-regression" })).Model;
         Assert.Equal(2, model.Aliases["production"]);
@@ -49,7 +50,7 @@ public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<Mes
         Assert.Equal(1, version2.Lineage.ParentVersion);
         Assert.Equal("linear-regression-retrain", version2.Lineage.DatasetName);
 
-        using var http = new HttpClient { BaseAddress = mesh.GatewayRest };
+        using var http = mesh.GatewayHttp();
         var rest = await http.PostAsJsonAsync("v2/models/linear-regression/versions/1/infer", Body("input", "FP32", [2, 1], [0f, 3f]));
         Assert.Equal(HttpStatusCode.OK, rest.StatusCode);
         var json = JsonNode.Parse(await rest.Content.ReadAsStringAsync())!;
@@ -99,6 +100,26 @@ public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<Mes
         var notFound = await http.PostAsJsonAsync("v2/models/no-such-model/infer", Body("input", "FP32", [1, 1], [1f]));
         Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
 
+        // Keys: none → Unauthenticated; an infer-only key calls models but not admin rpcs (PermissionDenied).
+        var anonymous = await Assert.ThrowsAsync<RpcException>(() =>
+            new RegistryService.RegistryServiceClient(channel).RollbackAsync(new RollbackRequest { ModelName = "linear-regression" }).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, anonymous.StatusCode);
+        var inferKey = await new MaaS.Gateway.V1.KeyService.KeyServiceClient(invoker).CreateKeyAsync(
+            new MaaS.Gateway.V1.CreateKeyRequest { Name = "e2e-app", Scopes = { "infer" } });
+        var inferOnly = Grpc.Core.Interceptors.CallInvokerExtensions.Intercept(channel.CreateCallInvoker(), metadata =>
+        {
+            metadata.Add("authorization", $"Bearer {inferKey.Token}");
+            return metadata;
+        });
+        var appAnswer = await new GRPCInferenceService.GRPCInferenceServiceClient(inferOnly).ModelInferAsync(new ModelInferRequest
+        {
+            ModelName = "linear-regression", Inputs = { Tensor("input", [1, 1], 1f) },
+        });
+        Assert.Equal("linear-regression", appAnswer.ModelName);
+        var denied = await Assert.ThrowsAsync<RpcException>(() =>
+            new RegistryService.RegistryServiceClient(inferOnly).RollbackAsync(new RollbackRequest { ModelName = "linear-regression" }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+
         // The alias history answers "what served at time T", and one call rolls production back.
         var history = (await registry.GetAliasHistoryAsync(new GetAliasHistoryRequest { ModelName = "linear-regression", Alias = "production" })).Entries;
         var promotion = history.Last(e => e.ToVersion == 2);
@@ -114,9 +135,10 @@ public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<Mes
     [Fact]
     public async Task Market_FindInstallDeployAndCallThroughGateway_AnswersLikeTheCard()
     {
-        using var channel = GrpcChannel.ForAddress(mesh.GatewayGrpc);
-        var market = new MarketService.MarketServiceClient(channel);
-        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        using var channel = mesh.OpenGatewayChannel();
+        var invoker = mesh.WithAdminKey(channel);
+        var market = new MarketService.MarketServiceClient(invoker);
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(invoker);
 
         var found = await market.SearchMarketAsync(new SearchMarketRequest { Task = "regression", Kind = MarketEntryKind.Model });
         Assert.Contains(found.Entries, e => e.Name == "seed-line");
@@ -161,9 +183,10 @@ public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<Mes
     [Fact]
     public async Task Trainer_BadRequestsThroughGateway_InvalidArgumentOrNotFound()
     {
-        using var channel = GrpcChannel.ForAddress(mesh.GatewayGrpc);
-        var trainer = new TrainerService.TrainerServiceClient(channel);
-        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        using var channel = mesh.OpenGatewayChannel();
+        var invoker = mesh.WithAdminKey(channel);
+        var trainer = new TrainerService.TrainerServiceClient(invoker);
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(invoker);
 
         var missingDataset = await Assert.ThrowsAsync<RpcException>(() => trainer.SubmitJobAsync(new SubmitJobRequest
         {

@@ -108,13 +108,13 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     [Fact]
-    public async Task ModelInfer_VersionNotLoaded_NotFound()
+    public async Task ModelInfer_VersionBeyondTheRegistrysLatest_NotFound()
     {
         var error = await Assert.ThrowsAsync<RpcException>(() =>
             Inference.ModelInferAsync(new ModelInferRequest { ModelName = "m", ModelVersion = "9" }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
-        Assert.Equal("model 'm' version '9' is not ready on any replica", error.Status.Detail);
+        Assert.Equal("model 'm' has no version 9", error.Status.Detail);
     }
 
     [Fact]

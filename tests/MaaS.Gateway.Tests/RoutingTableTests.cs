@@ -68,14 +68,15 @@ public sealed class RoutingTableTests
     }
 
     [Fact]
-    public void Resolve_VersionReadyNowhere_NotFound()
+    public void Resolve_VersionReadyNowhere_Unavailable()
     {
         var table = Table(A);
         table.ReportReplicaUp("a", [new("m", 1)]);
 
         var route = table.Resolve("m", "5");
 
-        Assert.Equal(RouteOutcome.NotFound, route.Outcome);
+        Assert.Equal(RouteOutcome.Unavailable, route.Outcome);
+        Assert.Equal(Grpc.Core.StatusCode.Unavailable, route.GrpcStatus);
         Assert.Equal("model 'm' version '5' is not ready on any replica", route.Error);
     }
 
@@ -105,7 +106,7 @@ public sealed class RoutingTableTests
     }
 
     [Fact]
-    public void Resolve_ProductionVersionNotLoaded_NotFound()
+    public void Resolve_ProductionVersionNotLoaded_Unavailable()
     {
         var table = Table(A);
         table.ReportReplicaUp("a", [new("m", 1)]);
@@ -113,6 +114,7 @@ public sealed class RoutingTableTests
 
         var route = table.Resolve("m", "");
 
+        Assert.Equal(RouteOutcome.Unavailable, route.Outcome);
         Assert.Equal("model 'm' version '2' is not ready on any replica", route.Error);
     }
 
@@ -200,7 +202,7 @@ public sealed class RoutingTableTests
     }
 
     [Fact]
-    public void Resolve_NoDeployedVersionReady_NotFound()
+    public void Resolve_NoDeployedVersionReady_Unavailable()
     {
         var table = Table(A);
         table.ReportReplicaUp("a", [new("m", 1)]);
@@ -208,7 +210,7 @@ public sealed class RoutingTableTests
 
         var route = table.Resolve("m", "");
 
-        Assert.Equal(RouteOutcome.NotFound, route.Outcome);
+        Assert.Equal(RouteOutcome.Unavailable, route.Outcome);
         Assert.Contains("no deployed version ready", route.Error);
         // A pinned number still reaches what is ready.
         Assert.Equal(RouteOutcome.Found, table.Resolve("m", "1").Outcome);

@@ -85,6 +85,10 @@ internal static class TestHosts
             // Nothing listens here: the updater is "down".
             ["Services:Updater"] = $"http://127.0.0.1:{FreePort()}",
             ["Logging:LogLevel:Default"] = "Warning",
+            // Keys are off unless a test is about them (Security/ tests turn them on through extraSettings).
+            ["Gateway:Auth:Enabled"] = "false",
+            // Deployment events come over the bus; tests publish them on the in-memory one.
+            ["Bus:Transport"] = "InMemory",
         };
         foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
         {
@@ -95,6 +99,8 @@ internal static class TestHosts
             settings[$"Gateway:Replicas:{i}:Name"] = replicas[i].Name;
             settings[$"Gateway:Replicas:{i}:GrpcAddress"] = replicas[i].GrpcAddress;
             settings[$"Gateway:Replicas:{i}:RestAddress"] = replicas[i].RestAddress;
+            settings[$"Gateway:Replicas:{i}:Pool"] = replicas[i].Pool;
+            settings[$"Gateway:Replicas:{i}:ResolveDns"] = replicas[i].ResolveDns ? "true" : "false";
         }
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(settings);
@@ -192,7 +198,11 @@ internal sealed class FakeReplica(FakeReplica.Identity identity) : GRPCInference
 /// <summary>A registry double: model "m" with production → 2 and staging → 1, plus streaming calls.</summary>
 internal sealed class FakeRegistry(FakeRegistry.Deployments deployments) : RegistryService.RegistryServiceBase
 {
-    public sealed record Deployments(Deployment? ForM);
+    /// <summary>What GetDeployment answers for "m"; a test may change it while the registry runs.</summary>
+    public sealed class Deployments(Deployment? forM)
+    {
+        public Deployment? ForM { get; set; } = forM;
+    }
 
     public override Task<GetDeploymentResponse> GetDeployment(GetDeploymentRequest request, ServerCallContext context) =>
         deployments.ForM is { } deployment && request.ModelName == "m"

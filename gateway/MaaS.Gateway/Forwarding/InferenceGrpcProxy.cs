@@ -97,7 +97,7 @@ public sealed partial class InferenceGrpcProxy(
             if (route.Outcome != RouteOutcome.Found)
             {
                 LogNotRoutable(logger, method, scan.Name, version, route.Error);
-                await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.NotFound, route.Error);
+                await GatewayResponses.WriteGrpcErrorAsync(context, route.GrpcStatus, route.Error);
                 return;
             }
             // A version taken from the header is not in the message, so the replica must be told it.

@@ -40,7 +40,7 @@ public sealed class InferenceRestProxy(RoutingTable table, ReplicaForwarder forw
         {
             if (route.Outcome != RouteOutcome.Found)
             {
-                await GatewayResponses.WriteRestErrorAsync(context, StatusCodes.Status404NotFound, route.Error);
+                await GatewayResponses.WriteRestErrorAsync(context, route.HttpStatus, route.Error);
                 return;
             }
             var pinned = new PathString(string.Create(CultureInfo.InvariantCulture, $"/v2/models/{model}/versions/{route.Version}{suffix}"));

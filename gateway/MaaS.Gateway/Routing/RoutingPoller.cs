@@ -16,6 +16,8 @@ namespace MaaS.Gateway.Routing;
 /// </summary>
 public sealed partial class RoutingPoller(
     RoutingTable table,
+    ReplicaDirectory directory,
+    RoutingRefresh refresh,
     IOptions<GatewayOptions> options,
     IOptions<ServiceUrlsOptions> services,
     ILogger<RoutingPoller> logger) : BackgroundService
@@ -33,7 +35,8 @@ public sealed partial class RoutingPoller(
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = TimeSpan.FromSeconds(2),
         };
-        var channels = gateway.Replicas.Select(r => (Replica: r, Channel: Open(r.GrpcAddress, handler))).ToList();
+        // One channel per replica address, opened when a replica appears and closed when it leaves.
+        var channels = new Dictionary<string, GrpcChannel>(StringComparer.Ordinal);
         var registryAddress = services.Value.Registry;
         var registryChannel = Uri.TryCreate(registryAddress, UriKind.Absolute, out _) ? Open(registryAddress!, handler) : null;
         if (registryChannel is null)
@@ -41,20 +44,23 @@ public sealed partial class RoutingPoller(
             LogNoRegistry(logger);
         }
 
+        var interval = TimeSpan.FromMilliseconds(gateway.PollIntervalMs);
         var deadline = TimeSpan.FromMilliseconds(Math.Max(1000, gateway.PollIntervalMs));
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(gateway.PollIntervalMs));
         try
         {
-            do
+            while (!stoppingToken.IsCancellationRequested)
             {
-                var polls = channels.Select(c => PollReplicaAsync(c.Replica, new GRPCInferenceService.GRPCInferenceServiceClient(c.Channel), deadline, stoppingToken)).ToList();
+                var members = await directory.CurrentAsync(stoppingToken);
+                table.SetMembers(members);
+                SyncChannels(channels, members, handler);
+                var polls = members.Select(r => PollReplicaAsync(r, new GRPCInferenceService.GRPCInferenceServiceClient(channels[r.GrpcAddress]), deadline, stoppingToken)).ToList();
                 if (registryChannel is not null)
                 {
                     polls.Add(PollRegistryAsync(new RegistryService.RegistryServiceClient(registryChannel), deadline, stoppingToken));
                 }
                 await Task.WhenAll(polls);
+                await refresh.WaitAsync(interval, stoppingToken);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -62,11 +68,25 @@ public sealed partial class RoutingPoller(
         }
         finally
         {
-            foreach (var (_, channel) in channels)
+            foreach (var channel in channels.Values)
             {
                 channel.Dispose();
             }
             registryChannel?.Dispose();
+        }
+    }
+
+    private static void SyncChannels(Dictionary<string, GrpcChannel> channels, IReadOnlyList<ReplicaOptions> members, HttpMessageHandler handler)
+    {
+        var wanted = members.Select(m => m.GrpcAddress).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in channels.Keys.Where(a => !wanted.Contains(a)).ToList())
+        {
+            channels[gone].Dispose();
+            channels.Remove(gone);
+        }
+        foreach (var address in wanted.Where(a => !channels.ContainsKey(a)))
+        {
+            channels[address] = Open(address, handler);
         }
     }
 
@@ -108,11 +128,13 @@ public sealed partial class RoutingPoller(
         {
             var models = await client.ListAllModelsAsync(deadline, ct);
             var aliases = new Dictionary<string, IReadOnlyDictionary<string, long>>(StringComparer.Ordinal);
+            var latest = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var model in models)
             {
                 aliases[model.Name] = new Dictionary<string, long>(model.Aliases, StringComparer.Ordinal);
+                latest[model.Name] = model.LatestVersion;
             }
-            table.ReportRegistry(aliases);
+            table.ReportRegistry(aliases, latest);
             table.ReportDeployments(await ReadDeploymentsAsync(client, models, deadline, ct));
             if (!_registryAnswered)
             {
@@ -149,7 +171,7 @@ public sealed partial class RoutingPoller(
                 if (deployment is not null && deployment.Entries.Count > 0)
                 {
                     result[model.Name] = new DeploymentView(deployment.Revision,
-                        [.. deployment.Entries.Select(e => new WeightedVersion(e.Version, e.Weight))],
+                        [.. deployment.Entries.Select(e => new WeightedVersion(e.Version, e.Weight, e.Pool))],
                         deployment.Shadow is { Percent: > 0 } shadow ? new ShadowView(shadow.Version, Math.Min(shadow.Percent, 100)) : null);
                 }
             }

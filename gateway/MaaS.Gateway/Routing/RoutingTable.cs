@@ -8,8 +8,11 @@ namespace MaaS.Gateway.Routing;
 /// <summary>A model version as replicas report it in RepositoryIndex.</summary>
 public readonly record struct ModelVersionKey(string Model, long Version);
 
-/// <summary>One target of a deployment: a version and its share of the traffic (percent).</summary>
-public readonly record struct WeightedVersion(long Version, int Weight);
+/// <summary>
+/// One target of a deployment: a version, its share of the traffic (percent) and the pool whose
+/// replicas serve it (empty = any pool).
+/// </summary>
+public readonly record struct WeightedVersion(long Version, int Weight, string Pool = "");
 
 /// <summary>A model's current deployment as the registry gave it; empty entries = not deployed.</summary>
 public sealed record DeploymentView(long Revision, IReadOnlyList<WeightedVersion> Entries, ShadowView? Shadow = null);
@@ -23,8 +26,12 @@ public sealed record ReplicaState(ReplicaOptions Replica, bool Live, IReadOnlySe
 /// <summary>Whether a (model, version) could be mapped to replicas.</summary>
 public enum RouteOutcome
 {
+    /// <summary>Replicas were found.</summary>
     Found,
+    /// <summary>The model or the alias is unknown: the caller asked for something that does not exist.</summary>
     NotFound,
+    /// <summary>The version exists for the mesh but no live replica (of its pool) has it ready now.</summary>
+    Unavailable,
 }
 
 /// <summary>
@@ -40,6 +47,24 @@ public sealed record RouteResult(
     string Error)
 {
     internal static RouteResult NotFound(string model, string error) => new(RouteOutcome.NotFound, model, 0, false, [], error);
+
+    internal static RouteResult Unavailable(string model, string error) => new(RouteOutcome.Unavailable, model, 0, false, [], error);
+
+    /// <summary>The gRPC status a caller gets when the route was not found.</summary>
+    public Grpc.Core.StatusCode GrpcStatus => Outcome switch
+    {
+        RouteOutcome.Found => Grpc.Core.StatusCode.OK,
+        RouteOutcome.NotFound => Grpc.Core.StatusCode.NotFound,
+        _ => Grpc.Core.StatusCode.Unavailable,
+    };
+
+    /// <summary>The HTTP status a REST caller gets when the route was not found.</summary>
+    public int HttpStatus => Outcome switch
+    {
+        RouteOutcome.Found => StatusCodes.Status200OK,
+        RouteOutcome.NotFound => StatusCodes.Status404NotFound,
+        _ => StatusCodes.Status503ServiceUnavailable,
+    };
 }
 
 /// <summary>
@@ -52,7 +77,7 @@ public sealed class RoutingTable
     public const string ProductionAlias = "production";
 
     private readonly object _writeGate = new();
-    private readonly ConcurrentDictionary<ModelVersionKey, Cursor> _cursors = new();
+    private readonly ConcurrentDictionary<PoolKey, Cursor> _cursors = new();
     private readonly Cursor _anyCursor = new();
     private volatile Snapshot _snapshot;
 
@@ -62,7 +87,8 @@ public sealed class RoutingTable
         _snapshot = new Snapshot(
             [.. options.Value.Replicas.Select(r => new ReplicaState(r, false, ImmutableHashSet<ModelVersionKey>.Empty))],
             ImmutableDictionary<string, IReadOnlyDictionary<string, long>>.Empty,
-            ImmutableDictionary<string, DeploymentView>.Empty);
+            ImmutableDictionary<string, DeploymentView>.Empty,
+            ImmutableDictionary<string, long>.Empty);
     }
 
     /// <summary>Replicas with their last known state, in configuration order.</summary>
@@ -82,12 +108,81 @@ public sealed class RoutingTable
     public bool ReportReplicaDown(string name) =>
         Replace(name, r => r with { Live = false, Ready = ImmutableHashSet<ModelVersionKey>.Empty });
 
-    /// <summary>Replaces the registry's view: model name to its aliases (alias to version).</summary>
-    public void ReportRegistry(IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> aliasesByModel)
+    /// <summary>
+    /// Passive health check: a forward to the replica failed at the connection, so it is taken out at
+    /// once instead of at the next poll; the next poll it answers puts it back. Returns true when it
+    /// was in before (an unknown name, e.g. a member that left the pool meanwhile, is ignored).
+    /// </summary>
+    public bool EjectReplica(string name)
     {
         lock (_writeGate)
         {
-            _snapshot = _snapshot with { Aliases = aliasesByModel };
+            return IndexOf(_snapshot.Replicas, name) >= 0 && ReportReplicaDown(name);
+        }
+    }
+
+    /// <summary>
+    /// Sets the replicas that exist now (static ones and those a DNS name resolves to). A replica that
+    /// stays keeps its state; a new one starts out until it answers a poll; one that left is dropped.
+    /// Returns true when the membership changed.
+    /// </summary>
+    public bool SetMembers(IReadOnlyList<ReplicaOptions> members)
+    {
+        lock (_writeGate)
+        {
+            var before = _snapshot.Replicas;
+            var builder = ImmutableArray.CreateBuilder<ReplicaState>(members.Count);
+            var changed = before.Length != members.Count;
+            foreach (var member in members)
+            {
+                var index = IndexOf(before, member.Name);
+                if (index >= 0 && SameEndpoints(before[index].Replica, member))
+                {
+                    builder.Add(before[index]);
+                }
+                else
+                {
+                    builder.Add(new ReplicaState(member, false, ImmutableHashSet<ModelVersionKey>.Empty));
+                    changed = true;
+                }
+            }
+            if (changed)
+            {
+                _snapshot = _snapshot with { Replicas = builder.MoveToImmutable() };
+            }
+            return changed;
+        }
+    }
+
+    private static bool SameEndpoints(ReplicaOptions a, ReplicaOptions b) =>
+        a.GrpcAddress == b.GrpcAddress && a.RestAddress == b.RestAddress && a.Pool == b.Pool;
+
+    private static int IndexOf(ImmutableArray<ReplicaState> replicas, string name)
+    {
+        for (var i = 0; i < replicas.Length; i++)
+        {
+            if (replicas[i].Replica.Name == name)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Replaces the registry's view: model name to its aliases (alias to version) and, when given, to
+    /// its latest registered version (so a pinned version beyond it is NotFound, not Unavailable).
+    /// </summary>
+    public void ReportRegistry(IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> aliasesByModel,
+        IReadOnlyDictionary<string, long>? latestVersionByModel = null)
+    {
+        lock (_writeGate)
+        {
+            _snapshot = _snapshot with
+            {
+                Aliases = aliasesByModel,
+                LatestVersions = latestVersionByModel ?? ImmutableDictionary<string, long>.Empty,
+            };
         }
     }
 
@@ -121,23 +216,26 @@ public sealed class RoutingTable
         var snapshot = _snapshot;
         snapshot.Aliases.TryGetValue(model, out var aliases);
         var knownToReplicas = snapshot.Replicas.Any(r => r.Live && r.Ready.Any(k => k.Model == model));
-        if (aliases is null && !knownToReplicas)
+        var deployed = snapshot.Deployments.TryGetValue(model, out var deployment) && deployment.Entries.Count > 0;
+        if (aliases is null && !knownToReplicas && !deployed)
         {
             return RouteResult.NotFound(model, $"model '{model}' is unknown");
         }
 
         long target;
+        var pool = "";
         bool resolvedByGateway;
         if (version.Length == 0)
         {
             resolvedByGateway = true;
-            if (snapshot.Deployments.TryGetValue(model, out var deployment) && deployment.Entries.Count > 0)
+            if (deployed)
             {
-                if (PickWeighted(snapshot, model, deployment, routeKey) is not { } picked)
+                if (PickWeighted(snapshot, model, deployment!, routeKey) is not { } picked)
                 {
-                    return RouteResult.NotFound(model, $"model '{model}' has no deployed version ready on any replica");
+                    return RouteResult.Unavailable(model,
+                        $"model '{model}' has no deployed version ready: {DescribeDeployment(deployment!)}");
                 }
-                target = picked;
+                (target, pool) = (picked.Version, picked.Pool);
             }
             else if (aliases is not null && aliases.TryGetValue(ProductionAlias, out var production))
             {
@@ -149,11 +247,16 @@ public sealed class RoutingTable
             }
             else
             {
-                return RouteResult.NotFound(model, $"model '{model}' has no version ready on any replica");
+                return RouteResult.Unavailable(model, $"model '{model}' has no version ready on any replica");
             }
         }
         else if (long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var pinned))
         {
+            if (pinned == 0 || (snapshot.LatestVersions.TryGetValue(model, out var latest) && pinned > latest
+                && !snapshot.Replicas.Any(r => r.Live && r.Ready.Contains(new ModelVersionKey(model, pinned)))))
+            {
+                return RouteResult.NotFound(model, $"model '{model}' has no version {pinned.ToString(CultureInfo.InvariantCulture)}");
+            }
             resolvedByGateway = false;
             target = pinned;
         }
@@ -168,33 +271,44 @@ public sealed class RoutingTable
         }
 
         var key = new ModelVersionKey(model, target);
-        var candidates = snapshot.Replicas.Where(r => r.Live && r.Ready.Contains(key)).Select(r => r.Replica).ToArray();
+        var candidates = snapshot.Replicas.Where(r => Serves(r, key, pool)).Select(r => r.Replica).ToArray();
         if (candidates.Length == 0)
         {
             var shown = resolvedByGateway ? target.ToString(CultureInfo.InvariantCulture) : version;
-            return RouteResult.NotFound(model, $"model '{model}' version '{shown}' is not ready on any replica");
+            var where = pool.Length == 0 ? "any replica" : $"any replica of pool '{pool}'";
+            return RouteResult.Unavailable(model, $"model '{model}' version '{shown}' is not ready on {where}");
         }
         return new RouteResult(RouteOutcome.Found, model, target, resolvedByGateway,
-            Rotate(candidates, _cursors.GetOrAdd(key, _ => new Cursor())), "");
+            Rotate(candidates, _cursors.GetOrAdd(new PoolKey(key, pool), _ => new Cursor())), "");
     }
 
+    /// <summary>A live replica that reports the version ready, in the pool when one is named.</summary>
+    private static bool Serves(ReplicaState replica, ModelVersionKey key, string pool) =>
+        replica.Live && replica.Ready.Contains(key) && (pool.Length == 0 || replica.Replica.Pool == pool);
+
+    private static string DescribeDeployment(DeploymentView deployment) => string.Join(", ",
+        deployment.Entries.Select(e => e.Pool.Length == 0
+            ? $"version {e.Version.ToString(CultureInfo.InvariantCulture)}"
+            : $"version {e.Version.ToString(CultureInfo.InvariantCulture)} on pool '{e.Pool}'")) + " (none is ready on a live replica)";
+
     /// <summary>
-    /// Draws a version by weight among the deployment's versions READY on some live replica; the
-    /// weight of a version that is not ready is spread over the others by drawing only among them.
-    /// A route key maps to a fixed point of the weight range, so it keeps its version while the
+    /// Draws an entry by weight among the deployment's entries READY on some live replica of their
+    /// pool; the weight of an entry that is not ready is spread over the others by drawing only among
+    /// them. A route key maps to a fixed point of the weight range, so it keeps its version while the
     /// deployment and the ready set stay the same.
     /// </summary>
-    private static long? PickWeighted(Snapshot snapshot, string model, DeploymentView deployment, string? routeKey)
+    private static WeightedVersion? PickWeighted(Snapshot snapshot, string model, DeploymentView deployment, string? routeKey)
     {
-        Span<WeightedVersion> ready = stackalloc WeightedVersion[deployment.Entries.Count];
+        Span<int> ready = stackalloc int[deployment.Entries.Count];
         var count = 0;
         var total = 0;
-        foreach (var entry in deployment.Entries)
+        for (var e = 0; e < deployment.Entries.Count; e++)
         {
+            var entry = deployment.Entries[e];
             var key = new ModelVersionKey(model, entry.Version);
-            if (entry.Weight > 0 && snapshot.Replicas.Any(r => r.Live && r.Ready.Contains(key)))
+            if (entry.Weight > 0 && snapshot.Replicas.Any(r => Serves(r, key, entry.Pool)))
             {
-                ready[count++] = entry;
+                ready[count++] = e;
                 total += entry.Weight;
             }
         }
@@ -205,13 +319,13 @@ public sealed class RoutingTable
         var point = routeKey is null ? Random.Shared.Next(total) : (int)(StableHash(routeKey) % (uint)total);
         for (var i = 0; i < count; i++)
         {
-            point -= ready[i].Weight;
+            point -= deployment.Entries[ready[i]].Weight;
             if (point < 0)
             {
-                return ready[i].Version;
+                return deployment.Entries[ready[i]];
             }
         }
-        return ready[count - 1].Version;
+        return deployment.Entries[ready[count - 1]];
     }
 
     /// <summary>FNV-1a over the key's UTF-16 units: the same on every process, unlike string.GetHashCode.</summary>
@@ -256,14 +370,10 @@ public sealed class RoutingTable
         lock (_writeGate)
         {
             var replicas = _snapshot.Replicas;
-            var index = -1;
-            for (var i = 0; i < replicas.Length && index < 0; i++)
-            {
-                index = replicas[i].Replica.Name == name ? i : -1;
-            }
+            var index = IndexOf(replicas, name);
             if (index < 0)
             {
-                throw new ArgumentException($"No replica is named '{name}'.", nameof(name));
+                return false; // It left the membership (DNS) while its poll was in flight.
             }
             var before = replicas[index];
             var after = change(before);
@@ -275,7 +385,11 @@ public sealed class RoutingTable
     private sealed record Snapshot(
         ImmutableArray<ReplicaState> Replicas,
         IReadOnlyDictionary<string, IReadOnlyDictionary<string, long>> Aliases,
-        IReadOnlyDictionary<string, DeploymentView> Deployments);
+        IReadOnlyDictionary<string, DeploymentView> Deployments,
+        IReadOnlyDictionary<string, long> LatestVersions);
+
+    /// <summary>Round-robin position per version and pool (empty pool = all pools).</summary>
+    private readonly record struct PoolKey(ModelVersionKey Version, string Pool);
 
     private sealed class Cursor
     {

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Inference;
 using MaaS.Registry.V1;
@@ -24,17 +25,33 @@ public sealed class WalkthroughRunner(CliOptions options, TextWriter output)
     private const string Model = "linear-regression";
     private static readonly float[] Probe = [0, 1, 2, 3];
 
+    /// <summary>Every call carries the key as `authorization: Bearer` (gRPC metadata and the REST header).</summary>
+    private CallInvoker WithKey(GrpcChannel channel, HttpClient http)
+    {
+        if (options.ApiKey is not { } key)
+        {
+            return channel.CreateCallInvoker();
+        }
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return channel.Intercept(metadata =>
+        {
+            metadata.Add("authorization", $"Bearer {key}");
+            return metadata;
+        });
+    }
+
     /// <summary>Runs every step; 0 when every check held, 1 otherwise.</summary>
     public async Task<int> RunAsync()
     {
         using var channel = GrpcChannel.ForAddress(options.GrpcAddress, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
         using var http = new HttpClient { BaseAddress = options.RestAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var invoker = WithKey(channel, http);
         using var deadline = new CancellationTokenSource(options.Timeout);
         var ct = deadline.Token;
-        var registry = new RegistryService.RegistryServiceClient(channel);
-        var trainer = new TrainerService.TrainerServiceClient(channel);
-        var updater = new UpdaterService.UpdaterServiceClient(channel);
-        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var registry = new RegistryService.RegistryServiceClient(invoker);
+        var trainer = new TrainerService.TrainerServiceClient(invoker);
+        var updater = new UpdaterService.UpdaterServiceClient(invoker);
+        var inference = new GRPCInferenceService.GRPCInferenceServiceClient(invoker);
         try
         {
             Step(1, "generate 100 rows of y = 2x + 1 + noise(0.1)");

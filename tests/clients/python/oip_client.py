@@ -31,10 +31,44 @@ def load_stubs():
     return grpc_service_pb2, grpc_service_pb2_grpc
 
 
-def infer_grpc(address, model, version, xs):
+def auth_headers():
+    """The gateway's API key from MAAS_API_KEY as an HTTP header; none when unset (an open gateway)."""
+    key = os.environ.get("MAAS_API_KEY", "").strip()
+    return {"authorization": f"Bearer {key}"} if key else {}
+
+
+def open_channel(address):
+    """An insecure channel whose every call carries the API key as `authorization` metadata."""
+    import collections
     import grpc
+
+    channel = grpc.insecure_channel(address)
+    headers = auth_headers()
+    if not headers:
+        return channel
+
+    class _Details(collections.namedtuple("_Details", ("method", "timeout", "metadata", "credentials",
+                                                       "wait_for_ready", "compression")), grpc.ClientCallDetails):
+        pass
+
+    class _WithKey(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+        def _details(self, d):
+            metadata = list(d.metadata or []) + list(headers.items())
+            return _Details(d.method, d.timeout, metadata, d.credentials,
+                            getattr(d, "wait_for_ready", None), getattr(d, "compression", None))
+
+        def intercept_unary_unary(self, continuation, details, request):
+            return continuation(self._details(details), request)
+
+        def intercept_unary_stream(self, continuation, details, request):
+            return continuation(self._details(details), request)
+
+    return grpc.intercept_channel(channel, _WithKey())
+
+
+def infer_grpc(address, model, version, xs):
     pb, stubs = load_stubs()
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address) as channel:
         client = stubs.GRPCInferenceServiceStub(channel)
         meta = client.ModelMetadata(pb.ModelMetadataRequest(name=model, version=version), timeout=30)
         tensor = pb.ModelInferRequest.InferInputTensor(
@@ -48,7 +82,7 @@ def infer_rest(base, model, version, xs):
     path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/infer"
     body = {"id": "python", "inputs": [{"name": "input", "shape": [len(xs), 1], "datatype": "FP32", "data": xs}]}
     request = urllib.request.Request(base.rstrip("/") + path, data=json.dumps(body).encode(),
-                                     headers={"content-type": "application/json"}, method="POST")
+                                     headers={"content-type": "application/json", **auth_headers()}, method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:
         reply = json.load(response)
     return reply["model_version"], reply["outputs"][0]["data"]

@@ -18,7 +18,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
-from oip_client import load_stubs  # noqa: E402
+from oip_client import auth_headers, load_stubs, open_channel  # noqa: E402
 
 results = []
 
@@ -43,7 +43,7 @@ def expect_status(call, code):
 def rest(base, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base.rstrip("/") + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json", **auth_headers()})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             text = response.read().decode()
@@ -63,7 +63,7 @@ def main():
 
     import grpc
     pb, stubs = load_stubs()
-    channel = grpc.insecure_channel(args.grpc)
+    channel = open_channel(args.grpc)
     client = stubs.GRPCInferenceServiceStub(channel)
     m = args.model
 
