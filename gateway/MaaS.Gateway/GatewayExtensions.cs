@@ -35,7 +35,6 @@ public static class GatewayExtensions
         services.AddSingleton<ForwardingClient>();
         services.AddSingleton<GatewayTransformer>();
         services.AddSingleton<ReplicaForwarder>();
-        services.AddSingleton<UnaryForwarder>();
         services.AddSingleton<ShadowMirror>();
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<InferenceGrpcProxy>();
