@@ -1,6 +1,8 @@
 using MaaS.ServiceDefaults;
 using MaaS.Updater;
 using MaaS.Updater.Consumers;
+using MaaS.Updater.Drift;
+using MaaS.Updater.Rollout;
 using MaaS.Updater.Services;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -10,6 +12,8 @@ builder.AddMeshBus(bus =>
 {
     bus.AddConsumer<ModelTrainedConsumer>();
     bus.AddConsumer<TrainingJobStateChangedConsumer>();
+    bus.AddDriftConsumers();
+    bus.AddRolloutConsumers();
 });
 builder.AddUpdater();
 

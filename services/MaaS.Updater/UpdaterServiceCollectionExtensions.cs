@@ -2,9 +2,11 @@ using MaaS.Onnx;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults;
 using MaaS.ServiceDefaults.Outbox;
+using MaaS.Updater.Drift;
 using MaaS.Updater.Gate;
 using MaaS.Updater.Registry;
 using MaaS.Updater.Retraining;
+using MaaS.Updater.Rollout;
 using MaaS.Updater.Storage;
 
 namespace MaaS.Updater;
@@ -23,6 +25,7 @@ public static class UpdaterServiceCollectionExtensions
         builder.Services.AddSingleton<UpdaterDatabase>();
         builder.Services.AddSingleton<IOutboxDatabase>(sp => sp.GetRequiredService<UpdaterDatabase>());
         builder.Services.AddSingleton<UpdaterStore>();
+        builder.Services.AddSingleton<Timeline>();
         builder.Services.AddSqliteOutbox();
 
         builder.Services.AddMeshGrpcClient<RegistryService.RegistryServiceClient>("Registry");
@@ -30,6 +33,8 @@ public static class UpdaterServiceCollectionExtensions
         builder.Services.AddSingleton<OnnxSessionFactory>();
         builder.Services.AddSingleton<ChampionChallengerGate>();
         builder.Services.AddSingleton<RetrainPlanner>();
+        builder.Services.AddDriftDetection();
+        builder.Services.AddRollouts();
         return builder;
     }
 }

@@ -5,15 +5,20 @@ using MaaS.ServiceDefaults.Data;
 using MaaS.Updater.Cleaning;
 using MaaS.Updater.Registry;
 using MaaS.Updater.Retraining;
+using MaaS.Updater.Rollout;
 using MaaS.Updater.Storage;
 using MaaS.Updater.V1;
 using Microsoft.Extensions.Options;
 
 namespace MaaS.Updater.Services;
 
-/// <summary>maas.updater.v1.UpdaterService: policies, ingestion and status.</summary>
+/// <summary>
+/// maas.updater.v1.UpdaterService: policies, ingestion, triggers, status and the timeline here; the
+/// rollout rpcs in UpdaterGrpcService.Rollouts.cs.
+/// </summary>
 public sealed partial class UpdaterGrpcService(
-    UpdaterStore store, RegistryGateway registry, RetrainPlanner planner, IOptions<UpdaterOptions> options, ILogger<UpdaterGrpcService> logger)
+    UpdaterStore store, RegistryGateway registry, RetrainPlanner planner, IRolloutManager rollouts, Timeline timeline,
+    IOptions<UpdaterOptions> options, ILogger<UpdaterGrpcService> logger)
     : UpdaterService.UpdaterServiceBase
 {
     /// <inheritdoc />
@@ -35,6 +40,15 @@ public sealed partial class UpdaterGrpcService(
         }
         store.SetPolicy(policy);
         return Task.FromResult(new SetPolicyResponse { Policy = store.GetPolicy(policy.ModelName) });
+    }
+
+    /// <inheritdoc />
+    public override Task<ExplainModelResponse> ExplainModel(ExplainModelRequest request, ServerCallContext context)
+    {
+        RequireModelName(request.ModelName, "model_name");
+        var response = new ExplainModelResponse { ModelName = request.ModelName };
+        response.Entries.AddRange(timeline.Read(request.ModelName, request.Since?.ToDateTimeOffset()));
+        return Task.FromResult(response);
     }
 
     /// <inheritdoc />

@@ -6,7 +6,10 @@ using Microsoft.Extensions.Options;
 
 namespace MaaS.Updater.Storage;
 
-/// <summary>The updater's SQLite file: policies, ingested rows, retrainings, decisions and the outbox.</summary>
+/// <summary>
+/// The updater's SQLite file: policies, ingested rows, retrainings, decisions, the timeline, drift
+/// samples, rollouts and the outbox. Each part's tables are defined next to the code that owns them.
+/// </summary>
 public sealed class UpdaterDatabase : IOutboxDatabase
 {
     // Each entry runs once, in order; the index of the last one applied is kept in schema_version.
@@ -50,6 +53,10 @@ public sealed class UpdaterDatabase : IOutboxDatabase
             reason TEXT NOT NULL,
             decided_at TEXT NOT NULL);
         """ + SqliteOutbox.CreateTableSql,
+        TimelineSchema.Sql,
+        CoreSchema.V2,
+        DriftSchema.Sql,
+        RolloutSchema.Sql,
     ];
 
     private readonly string connectionString;
