@@ -2,6 +2,7 @@ using System.Text;
 using MaaS.Inference.Consumers;
 using Grpc.AspNetCore.Server;
 using MaaS.Inference.Runtime;
+using MaaS.Inference.Sampling;
 using MaaS.Inference.Services;
 using MaaS.Onnx;
 using MaaS.Registry.V1;
@@ -50,6 +51,7 @@ public static class InferenceExtensions
         services.AddSingleton<OnnxSessionFactory>();
         services.AddSingleton<ModelRepository>();
         services.AddSingleton<InferenceEngine>();
+        services.AddInputSampling();
         services.AddSingleton<RegistrySync>();
         services.AddHostedService(sp => sp.GetRequiredService<RegistrySync>());
         services.AddMeshGrpcClient<RegistryService.RegistryServiceClient>("Registry");

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using MaaS.Inference.Runtime;
+using MaaS.Inference.Sampling;
 using MaaS.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,9 @@ public sealed class InferenceOptions
     /// </summary>
     [Range(1024, int.MaxValue, ErrorMessage = "Inference:MaxRequestBytes must be between 1024 and 2147483647 (protobuf's limit).")]
     public int MaxRequestBytes { get; set; } = MeshHostingExtensions.MaxMessageBytes;
+
+    /// <summary>Sampling of dense models' inputs for the updater's drift detection (<c>Inference:Sampling</c>).</summary>
+    public SamplingOptions Sampling { get; set; } = new();
 
     /// <summary>Per-model serving settings parsed from <c>Inference:Models:&lt;name&gt;</c> (not bound directly: parsed with named errors).</summary>
     public IReadOnlyDictionary<string, ModelServingConfig> ModelConfigs { get; internal set; } = new Dictionary<string, ModelServingConfig>();

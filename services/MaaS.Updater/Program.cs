@@ -12,6 +12,7 @@ builder.AddMeshBus(bus =>
 {
     bus.AddConsumer<ModelTrainedConsumer>();
     bus.AddConsumer<TrainingJobStateChangedConsumer>();
+    bus.AddConsumer<AliasMovedConsumer>();
     bus.AddDriftConsumers();
     bus.AddRolloutConsumers();
 });

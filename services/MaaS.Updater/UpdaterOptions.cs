@@ -20,7 +20,29 @@ public sealed class UpdaterOptions
     [Range(0.0, double.MaxValue)]
     public double DefaultMinImprovement { get; set; }
 
-    /// <summary>Most rows one IngestRows call may carry.</summary>
+    /// <summary>Most rows one IngestRows or UploadRows call may carry.</summary>
     [Range(1, 10_000_000)]
     public int MaxRowsPerBatch { get; set; } = 100_000;
+
+    /// <summary>Largest file UploadRows takes, in bytes.</summary>
+    [Range(1, 2_000_000_000)]
+    public long MaxUploadBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Whether the background loop runs the schedule and drift rules and finishes interrupted updates (off only in tests).</summary>
+    public bool TriggerLoopEnabled { get; set; } = true;
+
+    /// <summary>How often the loop looks at every model's rules, in milliseconds.</summary>
+    [Range(50, 60_000)]
+    public int TriggerTickMilliseconds { get; set; } = 1000;
+
+    /// <summary>
+    /// A retraining with no ModelTrained (nor failure) after this many minutes is failed, so a lost event
+    /// cannot block the model's retraining for ever (the debounce waits for it).
+    /// </summary>
+    [Range(1, 100_000)]
+    public int RetrainTimeoutMinutes { get; set; } = 360;
+
+    /// <summary>A model's drift is checked at most this often, in seconds.</summary>
+    [Range(1, 86_400)]
+    public int DriftCheckSeconds { get; set; } = 5;
 }

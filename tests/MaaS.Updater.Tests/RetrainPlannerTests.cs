@@ -1,5 +1,4 @@
 using MaaS.Registry.V1;
-using MaaS.Updater.Gate;
 using MaaS.Updater.Retraining;
 
 namespace MaaS.Updater.Tests;
@@ -57,16 +56,59 @@ public class RetrainPlannerTests
         Assert.True(command.Standardize);
     }
 
-    [Theory]
-    [InlineData(1.0, 0.5, 0.0, true)]
-    [InlineData(1.0, 0.95, 0.1, false)]
-    [InlineData(1.0, 1.0, 0.0, false)]
-    [InlineData(1.0, 1.2, 0.0, false)]
-    public void Decide_Scores_PromotesOnlyWhenMarginIsBeaten(double champion, double challenger, double margin, bool promoted)
+    [Fact]
+    public void BuildCommand_Champion_CopiesValidationSplit()
     {
-        var decision = ChampionChallengerGate.Decide(champion, challenger, margin, rows: 20);
+        var champion = new ModelVersion { ModelName = "m", Version = 2 };
+        champion.Hyperparameters.Add(new Dictionary<string, string> { ["feature_columns"] = "a", ["label_column"] = "y", ["validation_split"] = "0.25" });
 
-        Assert.Equal(promoted, decision.Promoted);
-        Assert.Contains("20 held-out rows", decision.Reason);
+        var command = RetrainPlanner.BuildCommand("m", champion, ChampionColumns.From(champion)!, new DatasetVersion { Name = "d", Version = 1 }, "job");
+
+        Assert.Equal(0.25, command.ValidationSplit);
     }
+
+    [Fact]
+    public void Plan_NewRows_HoldoutFromNewRowsAndTrainingIsChampionsPlusRest()
+    {
+        var champion = Rows(0, 30);
+        var fresh = Rows(100, 10);
+
+        var plan = RetrainPlanner.Plan(champion, fresh, 0.2, window: 0);
+
+        Assert.Equal("new_rows", plan.HoldoutFrom);
+        Assert.Equal(2, plan.Holdout.Count);
+        Assert.All(plan.Holdout, r => Assert.True(r[0] >= 100));
+        Assert.Equal(38, plan.Training.Count);
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => (double)i), plan.Training.Take(30).Select(r => r[0]));
+    }
+
+    [Fact]
+    public void Plan_Window_KeepsNewestTrainingRows()
+    {
+        var plan = RetrainPlanner.Plan(Rows(0, 30), Rows(100, 10), 0.2, window: 12);
+
+        Assert.Equal(12, plan.Training.Count);
+        // The 8 new training rows and the 4 newest of the champion's.
+        Assert.Equal([26.0, 27, 28, 29], plan.Training.Take(4).Select(r => r[0]));
+        Assert.All(plan.Training.Skip(4), r => Assert.True(r[0] >= 100));
+    }
+
+    [Fact]
+    public void Plan_NoNewRows_HoldoutFromAllRows()
+    {
+        var plan = RetrainPlanner.Plan(Rows(0, 20), [], 0.25, window: 0);
+
+        Assert.Equal("all_rows", plan.HoldoutFrom);
+        Assert.Equal((15, 5), (plan.Training.Count, plan.Holdout.Count));
+    }
+
+    [Fact]
+    public void Plan_NothingToTrainOn_FailedPrecondition()
+    {
+        var ex = Assert.Throws<Grpc.Core.RpcException>(() => RetrainPlanner.Plan([], [[1.0, 2.0]], 0.2, window: 0));
+
+        Assert.Equal(Grpc.Core.StatusCode.FailedPrecondition, ex.StatusCode);
+    }
+
+    private static List<double[]> Rows(int from, int count) => Enumerable.Range(from, count).Select(i => new double[] { i, 2 * i }).ToList();
 }

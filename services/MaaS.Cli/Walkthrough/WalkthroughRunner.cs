@@ -71,7 +71,11 @@ public sealed class WalkthroughRunner(CliOptions options, TextWriter output)
             }, cancellationToken: ct);
             await updater.SetPolicyAsync(new SetPolicyRequest
             {
-                Policy = new Policy { ModelName = Model, RetrainAfterRows = 100, HoldoutFraction = 0.2, MinImprovement = 0 },
+                Policy = new Policy
+            {
+                // The world changed (y = 3x + 1 now): train on the 80 newest rows only, not on the old world's data too.
+                ModelName = Model, RetrainAfterRows = 100, HoldoutFraction = 0.2, MinImprovement = 0, TrainingWindowRows = 80,
+            },
             }, cancellationToken: ct);
             Say("update policy: retrain after 100 new rows, hold out 20 %, challenger must lower MSE");
 

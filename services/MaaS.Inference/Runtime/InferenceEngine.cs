@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Grpc.Core;
 using MaaS.Inference.Runtime.Batching;
+using MaaS.Inference.Sampling;
 using MaaS.ServiceDefaults;
 using Microsoft.ML.OnnxRuntime;
 
@@ -27,7 +28,7 @@ public sealed record ValidatedRequest(InferRequest Request, IReadOnlyList<Valida
 /// Each step is a public static seam (<see cref="Validate"/>, <see cref="InputTensors"/>, <see cref="Run"/>,
 /// <see cref="ReadOutput"/>) so that a batch can be built from the same parts.
 /// </summary>
-public sealed class InferenceEngine(ModelRepository repository)
+public sealed class InferenceEngine(ModelRepository repository, InputSampler? sampler = null)
 {
     /// <summary>Largest tensor taken, in elements: a guard against shapes whose product is absurd.</summary>
     public const long MaxElementsPerTensor = 64L * 1024 * 1024;
@@ -58,7 +59,7 @@ public sealed class InferenceEngine(ModelRepository repository)
         }
         if (lease.Model.BatchesRequests)
         {
-            return InferBatchedAsync(lease, request, received, cancellationToken, deadline);
+            return InferBatchedAsync(lease, request, received, sampler, cancellationToken, deadline);
         }
         using (lease)
         {
@@ -69,6 +70,7 @@ public sealed class InferenceEngine(ModelRepository repository)
             {
                 // 1. Validate: every rule is checked before anything the request sizes is allocated.
                 var work = Validate(request, model);
+                sampler?.Observe(model, work);
                 // 2. Run the session on this request alone, 3. read the outputs.
                 var result = Execute(model, work, cancellationToken);
                 statistics.RecordSuccess(ElapsedNs(received));
@@ -87,7 +89,7 @@ public sealed class InferenceEngine(ModelRepository repository)
     }
 
     // The lease is held until the answer is in: a version retired meanwhile keeps its session for the queued requests.
-    private static async Task<InferResult> InferBatchedAsync(VersionLease lease, InferRequest request, long received, CancellationToken cancellationToken, DateTime? deadline)
+    private static async Task<InferResult> InferBatchedAsync(VersionLease lease, InferRequest request, long received, InputSampler? sampler, CancellationToken cancellationToken, DateTime? deadline)
     {
         using (lease)
         {
@@ -97,6 +99,7 @@ public sealed class InferenceEngine(ModelRepository repository)
             try
             {
                 var work = Validate(request, model);
+                sampler?.Observe(model, work);
                 var answer = await model.Batcher.SubmitAsync(BatchInputsOf(work), cancellationToken, deadline).ConfigureAwait(false);
                 var result = ResultOf(model, work, answer);
                 statistics.RecordQueue(answer.QueueNs);

@@ -1,73 +1,32 @@
+using System.Globalization;
 using MassTransit;
 using MaaS.Contracts;
 using MaaS.Updater.Gate;
-using MaaS.Updater.Registry;
 using MaaS.Updater.Storage;
-using MaaS.Updater.V1;
 
 namespace MaaS.Updater.Consumers;
 
 /// <summary>
-/// A retraining finished: score challenger and champion on the held-out rows and move production
-/// when the challenger wins. A job the updater did not start, or one already decided, is ignored,
-/// so redelivery is harmless.
+/// A job registered a version: record it in the model's timeline, then, for a retraining the updater
+/// started, run the gate and the handoff. Redelivery is harmless (seen events and retraining states).
 /// </summary>
-public sealed partial class ModelTrainedConsumer(
-    UpdaterStore store, RegistryGateway registry, ChampionChallengerGate gate, ILogger<ModelTrainedConsumer> logger) : IConsumer<ModelTrained>
+public sealed class ModelTrainedConsumer(UpdaterStore store, GateRunner gates) : IConsumer<ModelTrained>
 {
     /// <inheritdoc />
     public async Task Consume(ConsumeContext<ModelTrained> context)
     {
         var trained = context.Message;
         var retrain = store.GetRetrain(trained.JobId);
-        if (retrain is null || retrain.State != RetrainStates.Training) return;
-
-        var ct = context.CancellationToken;
-        var champion = (await registry.GetChampionAsync(retrain.Model, ct)).Version;
-        GateDecision decision;
-        if (champion == trained.Version)
-        {
-            // A redelivery after the alias already moved: the promotion happened.
-            decision = new GateDecision(0, 0, true, $"version {trained.Version} is already production");
-        }
-        else
-        {
-            var policy = store.GetPolicy(retrain.Model);
-            decision = await gate.EvaluateAsync(retrain.Model, champion, trained.Version, retrain.Holdout, policy.MinImprovement, ct);
-            if (decision.Promoted)
+        store.AppendOnce(trained.EventId, trained.ModelName, TimelineKinds.Training,
+            $"Job {trained.JobId} registered version {trained.Version}",
+            new Dictionary<string, string>
             {
-                await registry.PromoteAsync(retrain.Model, trained.Version, $"gate passed: {decision.Reason}", ct);
-            }
-        }
-
-        var record = new Decision
-        {
-            JobId = trained.JobId,
-            ChampionVersion = champion,
-            ChallengerVersion = trained.Version,
-            Metric = GateDecision.Metric,
-            ChampionScore = decision.ChampionScore,
-            ChallengerScore = decision.ChallengerScore,
-            Promoted = decision.Promoted,
-            Reason = decision.Reason,
-        };
-        store.RecordDecision(record, retrain.Model, Announce(record, retrain.Model, trained.CorrelationId));
-        LogDecided(logger, retrain.Model, trained.Version, champion, decision.Promoted, decision.Reason);
+                ["job_id"] = trained.JobId,
+                ["state"] = "Registered",
+                ["version"] = trained.Version.ToString(CultureInfo.InvariantCulture),
+                ["artifact_digest"] = trained.ArtifactDigest,
+            },
+            retrain?.CorrelationId ?? trained.CorrelationId);
+        await gates.OnTrainedAsync(trained.JobId, trained.Version, context.CancellationToken);
     }
-
-    private static EvaluationCompleted Announce(Decision decision, string model, string correlationId) => new()
-    {
-        CorrelationId = correlationId,
-        ModelName = model,
-        ChampionVersion = decision.ChampionVersion,
-        ChallengerVersion = decision.ChallengerVersion,
-        Metric = decision.Metric,
-        ChampionScore = decision.ChampionScore,
-        ChallengerScore = decision.ChallengerScore,
-        Promoted = decision.Promoted,
-        Reason = decision.Reason,
-    };
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Gate for {Model}: challenger {Challenger} vs champion {Champion}: promoted={Promoted} ({Reason})")]
-    private static partial void LogDecided(ILogger logger, string model, long challenger, long champion, bool promoted, string reason);
 }

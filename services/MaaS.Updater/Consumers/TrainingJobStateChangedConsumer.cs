@@ -4,7 +4,10 @@ using MaaS.Updater.Storage;
 
 namespace MaaS.Updater.Consumers;
 
-/// <summary>A retraining the updater started failed: record why and let its rows count again.</summary>
+/// <summary>
+/// A training job changed state: a "training" timeline entry for the model; a retraining the updater
+/// started that failed records why and lets its rows count again.
+/// </summary>
 public sealed partial class TrainingJobStateChangedConsumer(UpdaterStore store, ILogger<TrainingJobStateChangedConsumer> logger)
     : IConsumer<TrainingJobStateChanged>
 {
@@ -12,10 +15,17 @@ public sealed partial class TrainingJobStateChangedConsumer(UpdaterStore store, 
     public Task Consume(ConsumeContext<TrainingJobStateChanged> context)
     {
         var change = context.Message;
+        var retrain = store.GetRetrain(change.JobId);
         if (change.State is "Failed" or "Cancelled" && store.FailRetrain(change.JobId, $"training {change.State}: {change.Message}"))
         {
+            // FailRetrain wrote the timeline entry with the reason.
             LogRetrainFailed(logger, change.ModelName, change.JobId, change.Message);
+            return Task.CompletedTask;
         }
+        var summary = change.Message.Length > 0 ? $"Job {change.JobId} is {change.State}: {change.Message}" : $"Job {change.JobId} is {change.State}";
+        store.AppendOnce(change.EventId, change.ModelName, TimelineKinds.Training, summary,
+            new Dictionary<string, string> { ["job_id"] = change.JobId, ["state"] = change.State, ["message"] = change.Message },
+            retrain?.CorrelationId ?? change.CorrelationId);
         return Task.CompletedTask;
     }
 

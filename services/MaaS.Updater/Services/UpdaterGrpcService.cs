@@ -1,8 +1,10 @@
 using Grpc.Core;
-using MaaS.Contracts;
 using MaaS.ServiceDefaults;
 using MaaS.ServiceDefaults.Data;
 using MaaS.Updater.Cleaning;
+using MaaS.Updater.Gate;
+using MaaS.Updater.Ingestion;
+using MaaS.Updater.Policies;
 using MaaS.Updater.Registry;
 using MaaS.Updater.Retraining;
 using MaaS.Updater.Rollout;
@@ -17,29 +19,41 @@ namespace MaaS.Updater.Services;
 /// rollout rpcs in UpdaterGrpcService.Rollouts.cs.
 /// </summary>
 public sealed partial class UpdaterGrpcService(
-    UpdaterStore store, RegistryGateway registry, RetrainPlanner planner, IRolloutManager rollouts, Timeline timeline,
-    IOptions<UpdaterOptions> options, ILogger<UpdaterGrpcService> logger)
+    UpdaterStore store, IRegistryGateway registry, RetrainPlanner planner, IRolloutManager rollouts, Timeline timeline,
+    Ingestor ingestor, IOptions<UpdaterOptions> options, ILogger<UpdaterGrpcService> logger)
     : UpdaterService.UpdaterServiceBase
 {
     /// <inheritdoc />
-    public override Task<SetPolicyResponse> SetPolicy(SetPolicyRequest request, ServerCallContext context)
+    public override async Task<SetPolicyResponse> SetPolicy(SetPolicyRequest request, ServerCallContext context)
     {
         var policy = request.Policy ?? throw MeshErrors.InvalidArgument("policy is required.");
         RequireModelName(policy.ModelName, "policy.model_name");
-        if (policy.RetrainAfterRows < 2)
+        PolicyValidator.Validate(policy, null, null);
+        // The model must exist (NotFound otherwise); with a production version, the metric must fit its task.
+        var model = await registry.GetModelAsync(policy.ModelName, context.CancellationToken);
+        if (model.Aliases.TryGetValue(RegistryGateway.Production, out var production))
         {
-            throw MeshErrors.InvalidArgument("policy.retrain_after_rows must be at least 2 (one row to train on, one to hold out).");
-        }
-        if (!(policy.HoldoutFraction > 0 && policy.HoldoutFraction <= 0.5))
-        {
-            throw MeshErrors.InvalidArgument("policy.holdout_fraction must be in (0, 0.5].");
-        }
-        if (!(policy.MinImprovement >= 0 && double.IsFinite(policy.MinImprovement)))
-        {
-            throw MeshErrors.InvalidArgument("policy.min_improvement must be a finite number >= 0.");
+            var champion = await registry.GetVersionAsync(policy.ModelName, production, context.CancellationToken);
+            PolicyValidator.Validate(policy, ModelTask.Of(champion), ChampionColumns.From(champion));
         }
         store.SetPolicy(policy);
-        return Task.FromResult(new SetPolicyResponse { Policy = store.GetPolicy(policy.ModelName) });
+        LogPolicySet(logger, policy.ModelName, policy.RetrainAfterRows, policy.RetrainIntervalSeconds, policy.Drift is not null, policy.Feedback is not null);
+        return new SetPolicyResponse { Policy = store.GetPolicy(policy.ModelName) };
+    }
+
+    /// <inheritdoc />
+    public override Task<GetPolicyResponse> GetPolicy(GetPolicyRequest request, ServerCallContext context)
+    {
+        RequireModelName(request.ModelName, "model_name");
+        return Task.FromResult(new GetPolicyResponse { Policy = store.GetPolicy(request.ModelName) });
+    }
+
+    /// <inheritdoc />
+    public override Task<ListPoliciesResponse> ListPolicies(ListPoliciesRequest request, ServerCallContext context)
+    {
+        var response = new ListPoliciesResponse();
+        response.Policies.AddRange(store.ListPolicies());
+        return Task.FromResult(response);
     }
 
     /// <inheritdoc />
@@ -52,76 +66,89 @@ public sealed partial class UpdaterGrpcService(
     }
 
     /// <inheritdoc />
-    public override Task<GetPolicyResponse> GetPolicy(GetPolicyRequest request, ServerCallContext context)
-    {
-        RequireModelName(request.ModelName, "model_name");
-        return Task.FromResult(new GetPolicyResponse { Policy = store.GetPolicy(request.ModelName) });
-    }
-
-    /// <inheritdoc />
     public override async Task<IngestRowsResponse> IngestRows(IngestRowsRequest request, ServerCallContext context)
     {
         RequireModelName(request.ModelName, "model_name");
         if (request.Rows.Count == 0) throw MeshErrors.InvalidArgument("rows must hold at least one row.");
-        if (request.Rows.Count > options.Value.MaxRowsPerBatch)
+        RequireBatchSize(request.Rows.Count, "rows");
+        var rows = request.Rows.Select(r => IngestRow.Of(r.Values)).ToList();
+        var report = await ingestor.IngestAsync(request.ModelName, request.Columns, rows, request.Feedback, context.CancellationToken);
+        return new IngestRowsResponse { Report = report };
+    }
+
+    /// <inheritdoc />
+    public override async Task<IngestRowsResponse> UploadRows(IAsyncStreamReader<UploadRowsRequest> requestStream, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        if (!await requestStream.MoveNext(ct)) throw MeshErrors.InvalidArgument("The upload is empty; the first message names model_name and format.");
+        var first = requestStream.Current;
+        RequireModelName(first.ModelName, "model_name");
+        var format = DatasetFormats.Resolve(first.Format)
+            ?? throw MeshErrors.InvalidArgument($"format must be one of {string.Join(", ", DatasetFormats.All)}; got '{first.Format}'.");
+        var limit = options.Value.MaxUploadBytes;
+        using var buffer = new MemoryStream();
+        var message = first;
+        while (true)
         {
-            throw MeshErrors.ResourceExhausted($"rows holds {request.Rows.Count} rows; one call takes at most {options.Value.MaxRowsPerBatch}.");
+            if (buffer.Length + message.Chunk.Length > limit)
+            {
+                throw MeshErrors.ResourceExhausted($"The upload is larger than {limit} bytes (Updater:MaxUploadBytes).");
+            }
+            message.Chunk.WriteTo(buffer);
+            if (!await requestStream.MoveNext(ct)) break;
+            message = requestStream.Current;
         }
+        if (buffer.Length == 0) throw MeshErrors.InvalidArgument("The upload holds no file bytes (chunk).");
+
+        RowFile file;
+        try
+        {
+            file = await RowFiles.ReadAsync(buffer.ToArray(), format, ct);
+        }
+        catch (FormatException ex)
+        {
+            throw MeshErrors.InvalidArgument($"The {DatasetFormats.Label(format)} file cannot be read as a table: {ex.Message}");
+        }
+        if (file.Rows.Count == 0) throw MeshErrors.InvalidArgument("The file holds a header but no rows.");
+        RequireBatchSize(file.Rows.Count, "The file");
+        var report = await ingestor.IngestAsync(first.ModelName, file.Columns, file.Rows, first.Feedback, ct);
+        return new IngestRowsResponse { Report = report };
+    }
+
+    /// <inheritdoc />
+    public override async Task<TriggerRetrainResponse> TriggerRetrain(TriggerRetrainRequest request, ServerCallContext context)
+    {
+        RequireModelName(request.ModelName, "model_name");
         var ct = context.CancellationToken;
         var champion = await registry.GetChampionAsync(request.ModelName, ct);
         var columns = ChampionColumns.From(champion)
-            ?? throw MeshErrors.FailedPrecondition($"Production version {champion.Version} of '{request.ModelName}' records no feature/label columns; it cannot be retrained from rows.");
-        var order = ColumnOrder(request.Columns, columns);
-
-        var cleaned = RowCleaner.Clean(order, request.Rows.Select(r => (IReadOnlyList<double>)r.Values), store.StoredRowKeys(request.ModelName).Contains);
-        var report = new IngestReport { RowsIn = request.Rows.Count, RowsKept = cleaned.Kept.Count };
-        foreach (var (reason, count) in cleaned.Dropped) report.RowsDropped[reason] = count;
-        if (cleaned.Kept.Count > 0)
+            ?? throw MeshErrors.FailedPrecondition($"Production version {champion.Version} of '{request.ModelName}' records no feature/label columns; it cannot be retrained.");
+        if (store.InFlight(request.ModelName) is { } running)
         {
-            var dataset = await registry.UploadCsvAsync($"{request.ModelName}-ingested",
-                new NumericTable(columns.All, cleaned.Kept).ToCsv(), $"cleaned rows for {request.ModelName}", ct);
-            report.DatasetName = dataset.Name;
-            report.DatasetVersion = dataset.Version;
-            report.RowsSinceTraining = store.RecordBatch(request.ModelName,
-                cleaned.Kept.Select(v => (RowCleaner.Key(v), v)).ToList(), dataset.Version,
-                new DataIngested
-                {
-                    ModelName = request.ModelName,
-                    DatasetName = dataset.Name,
-                    DatasetVersion = dataset.Version,
-                    RowsIn = report.RowsIn,
-                    RowsKept = report.RowsKept,
-                });
+            throw MeshErrors.FailedPrecondition($"Retraining {running} of '{request.ModelName}' is in flight; one retraining per model at a time.");
         }
-        else
-        {
-            report.RowsSinceTraining = store.GetStatus(request.ModelName).RowsSinceTraining;
-        }
-        LogIngested(logger, request.ModelName, report.RowsIn, report.RowsKept, report.RowsSinceTraining);
-
-        var jobId = await planner.MaybeLaunchAsync(request.ModelName, champion, columns, store.GetPolicy(request.ModelName), ct);
-        report.RetrainTriggered = jobId is not null;
-        return new IngestRowsResponse { Report = report };
+        var reason = request.Reason.Trim().Length > 0 ? request.Reason.Trim() : "requested";
+        var firing = new TriggerFiring(TriggerRules.Manual, $"asked for: {reason}", new Dictionary<string, string> { ["requested_reason"] = reason });
+        var jobId = await planner.LaunchAsync(request.ModelName, champion, columns, store.GetPolicy(request.ModelName), firing, ct)
+            ?? throw MeshErrors.FailedPrecondition($"A retraining of '{request.ModelName}' started meanwhile; one retraining per model at a time.");
+        return new TriggerRetrainResponse { JobId = jobId };
     }
 
     /// <inheritdoc />
     public override Task<GetUpdateStatusResponse> GetUpdateStatus(GetUpdateStatusRequest request, ServerCallContext context)
     {
         RequireModelName(request.ModelName, "model_name");
-        return Task.FromResult(store.GetStatus(request.ModelName));
+        var status = store.GetStatus(request.ModelName);
+        if (rollouts.Current(request.ModelName) is { } rollout) status.Rollout = rollout;
+        return Task.FromResult(status);
     }
 
-    /// <summary>Where each given column goes in the champion's order; the set must match exactly.</summary>
-    private static int[] ColumnOrder(IReadOnlyList<string> given, ChampionColumns champion)
+    private void RequireBatchSize(int rows, string what)
     {
-        var expected = champion.All;
-        var order = given.Select(c => expected.ToList().IndexOf(c)).ToArray();
-        if (given.Count != expected.Count || order.Any(i => i < 0) || order.Distinct().Count() != order.Length)
+        if (rows > options.Value.MaxRowsPerBatch)
         {
-            throw MeshErrors.InvalidArgument(
-                $"columns must be exactly the production version's columns [{string.Join(", ", expected)}] in any order; got [{string.Join(", ", given)}].");
+            throw MeshErrors.ResourceExhausted($"{what} holds {rows} rows; one call takes at most {options.Value.MaxRowsPerBatch} (Updater:MaxRowsPerBatch).");
         }
-        return order;
     }
 
     private static void RequireModelName(string name, string field)
@@ -132,7 +159,6 @@ public sealed partial class UpdaterGrpcService(
         }
     }
 
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ingested {RowsIn} rows for {Model}: kept {RowsKept}, {Pending} waiting for training")]
-    private static partial void LogIngested(ILogger logger, string model, long rowsIn, long rowsKept, long pending);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Policy of {Model}: rows {RetrainAfterRows}, schedule {IntervalSeconds} s, drift {Drift}, feedback {Feedback}")]
+    private static partial void LogPolicySet(ILogger logger, string model, long retrainAfterRows, long intervalSeconds, bool drift, bool feedback);
 }
