@@ -52,6 +52,8 @@ public static class TrainerHostingExtensions
         services.AddSingleton<ExportVerifier>();
         services.AddSingleton<ModelTrainer>();
         services.AddSingleton<RegistryGateway>();
+        services.AddSingleton<DatasetCache>();
+        services.AddHostedService<TorchRuntimeSetup>();
         services.AddSingleton<TrainingJobRunner>();
         services.AddHostedService<JobWorker>();
         return builder;

@@ -23,4 +23,22 @@ public sealed class TrainerOptions
     /// <summary>Name of this replica, recorded on its jobs; empty = "{hostname}-{Mesh:GrpcPort}".</summary>
     [RegularExpression("^[A-Za-z0-9._-]{0,128}$", ErrorMessage = "Trainer:ReplicaId must be 0-128 letters, digits, '.', '_' or '-'.")]
     public string ReplicaId { get; set; } = "";
+
+    /// <summary>
+    /// libtorch intra-op threads of this process; 0 = max(1, cores / MaxConcurrentJobs), so the jobs of one
+    /// replica do not oversubscribe the cores. Replicas sharing one host should split the cores between them
+    /// (e.g. 1 each for two replicas on 2 cores): threads of two processes spinning on the same core slow both.
+    /// </summary>
+    [Range(0, 256, ErrorMessage = "Trainer:TorchThreads must be between 0 (cores / MaxConcurrentJobs) and 256.")]
+    public int TorchThreads { get; set; }
+
+    /// <summary>
+    /// Parsed datasets kept in memory by content digest, in MiB; 0 turns the cache off. Jobs on the same
+    /// dataset version (sweeps, retrains, queues) then skip the download and the parse.
+    /// </summary>
+    [Range(0, 65536, ErrorMessage = "Trainer:DatasetCacheMegabytes must be between 0 and 65536.")]
+    public int DatasetCacheMegabytes { get; set; } = 256;
+
+    /// <summary>The intra-op thread count <see cref="TorchThreads"/> resolves to.</summary>
+    public int EffectiveTorchThreads => TorchThreads > 0 ? TorchThreads : Math.Max(1, Environment.ProcessorCount / MaxConcurrentJobs);
 }

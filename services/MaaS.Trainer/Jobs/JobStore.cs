@@ -101,26 +101,51 @@ public sealed class JobStore(TrainerDatabase database, JobEvents events)
                 Bind(update, job);
                 update.ExecuteNonQuery();
             }
-            if (job.Progress is { } p && p.Epoch != before)
-            {
-                using var insert = connection.CreateCommand();
-                insert.Transaction = tx;
-                insert.CommandText = "INSERT OR REPLACE INTO job_progress (job_id, epoch, train_loss, validation_loss, metrics, elapsed_ms, eta_ms) "
-                    + "VALUES ($id, $epoch, $train, $val, $metrics, $elapsed, $eta)";
-                insert.Parameters.AddWithValue("$id", jobId);
-                insert.Parameters.AddWithValue("$epoch", p.Epoch);
-                insert.Parameters.AddWithValue("$train", Finite(p.TrainLoss));
-                insert.Parameters.AddWithValue("$val", p.HasValidationLoss ? Finite(p.ValidationLoss) : DBNull.Value);
-                insert.Parameters.AddWithValue("$metrics", JsonSerializer.Serialize(p.Metrics.ToDictionary(), MetricsJson));
-                insert.Parameters.AddWithValue("$elapsed", (long)(p.Elapsed?.ToTimeSpan().TotalMilliseconds ?? 0));
-                insert.Parameters.AddWithValue("$eta", (long)(p.Eta?.ToTimeSpan().TotalMilliseconds ?? 0));
-                insert.ExecuteNonQuery();
-            }
+            if (job.Progress is { } p && p.Epoch != before) InsertHistory(connection, tx, jobId, [p]);
             var after = events.Write(connection, tx, jobEvents?.Invoke(job).ToList() ?? []);
             tx.Commit();
             after();
             Notify(job);
             return job.Clone();
+        }
+    }
+
+    /// <summary>
+    /// Records a batch of progress reports of a running job in one transaction: every report goes to the history,
+    /// the last one becomes the job's progress and message, watchers get that one snapshot, and a
+    /// TrainingProgressed event for it is written when <paramref name="publish"/>. Returns false when the job
+    /// has ended (or is unknown) and nothing was written.
+    /// </summary>
+    public bool RecordProgress(string jobId, IReadOnlyList<ProgressReport> reports, bool publish)
+    {
+        if (reports.Count == 0) return true;
+        lock (gate)
+        {
+            using var connection = database.Open();
+            using var tx = connection.BeginTransaction();
+            var job = Read(connection, tx, jobId);
+            if (job is null || JobStates.IsTerminal(job.State)) return false;
+            var last = reports[^1];
+            job.EpochsDone = last.Progress.Epoch;
+            job.Progress = last.Progress;
+            job.Message = last.Message;
+            using (var update = connection.CreateCommand())
+            {
+                // Only the columns progress changes: re-writing the spec each time would cost a JSON round trip per batch.
+                update.Transaction = tx;
+                update.CommandText = "UPDATE jobs SET message = $message, epochs_done = $epochs, progress = $progress WHERE id = $id";
+                update.Parameters.AddWithValue("$id", jobId);
+                update.Parameters.AddWithValue("$message", job.Message);
+                update.Parameters.AddWithValue("$epochs", job.EpochsDone);
+                update.Parameters.AddWithValue("$progress", JsonFormatter.Default.Format(job.Progress));
+                update.ExecuteNonQuery();
+            }
+            InsertHistory(connection, tx, jobId, reports.Select(r => r.Progress));
+            var after = events.Write(connection, tx, publish ? [JobEvents.Progressed(job)] : []);
+            tx.Commit();
+            after();
+            Notify(job);
+            return true;
         }
     }
 
@@ -182,6 +207,31 @@ public sealed class JobStore(TrainerDatabase database, JobEvents events)
                 if (watchers.TryGetValue(jobId, out var list) && list.Remove(channel) && list.Count == 0) watchers.Remove(jobId);
             }
         });
+    }
+
+    private static void InsertHistory(SqliteConnection connection, SqliteTransaction tx, string jobId, IEnumerable<JobProgress> reports)
+    {
+        using var insert = connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = "INSERT OR REPLACE INTO job_progress (job_id, epoch, train_loss, validation_loss, metrics, elapsed_ms, eta_ms) "
+            + "VALUES ($id, $epoch, $train, $val, $metrics, $elapsed, $eta)";
+        insert.Parameters.AddWithValue("$id", jobId);
+        var epoch = insert.Parameters.Add("$epoch", SqliteType.Integer);
+        var train = insert.Parameters.Add("$train", SqliteType.Real);
+        var val = insert.Parameters.Add("$val", SqliteType.Real);
+        var metrics = insert.Parameters.Add("$metrics", SqliteType.Text);
+        var elapsed = insert.Parameters.Add("$elapsed", SqliteType.Integer);
+        var eta = insert.Parameters.Add("$eta", SqliteType.Integer);
+        foreach (var p in reports)
+        {
+            epoch.Value = p.Epoch;
+            train.Value = Finite(p.TrainLoss);
+            val.Value = p.HasValidationLoss ? Finite(p.ValidationLoss) : DBNull.Value;
+            metrics.Value = JsonSerializer.Serialize(p.Metrics.ToDictionary(), MetricsJson);
+            elapsed.Value = (long)(p.Elapsed?.ToTimeSpan().TotalMilliseconds ?? 0);
+            eta.Value = (long)(p.Eta?.ToTimeSpan().TotalMilliseconds ?? 0);
+            insert.ExecuteNonQuery();
+        }
     }
 
     // Called under the gate after a commit.
@@ -256,6 +306,11 @@ public sealed class JobStore(TrainerDatabase database, JobEvents events)
 
     private static Timestamp Time(string text) => Timestamp.FromDateTimeOffset(DateTimeOffset.Parse(text, CultureInfo.InvariantCulture));
 }
+
+/// <summary>One progress report of a running job: the progress record and the job message that goes with it.</summary>
+/// <param name="Progress">Epoch, losses, elapsed, ETA.</param>
+/// <param name="Message">The job's message after this report.</param>
+public sealed record ProgressReport(JobProgress Progress, string Message);
 
 /// <summary>A subscription to one job's snapshots; dispose it when the watcher leaves.</summary>
 public sealed class JobWatch(ChannelReader<Job> reader, Action leave) : IDisposable

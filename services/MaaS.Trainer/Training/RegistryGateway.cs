@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
@@ -15,6 +16,18 @@ public sealed record DownloadedDataset(DatasetVersion Info, byte[] Content);
 /// </summary>
 public sealed class RegistryGateway(RegistryService.RegistryServiceClient client, IOptions<TrainerOptions> options)
 {
+    // Models this process has created or seen created: the registry has no model deletion, so CreateModel
+    // (a round trip per job) is only needed the first time.
+    private readonly ConcurrentDictionary<string, bool> knownModels = new(StringComparer.Ordinal);
+
+    /// <summary>The record of a dataset version (0 = latest): its digest tells whether a cached table is still it.</summary>
+    public async Task<DatasetVersion> GetDatasetAsync(string name, long version, CancellationToken ct)
+    {
+        return await Call("GetDataset", async () =>
+            (await client.GetDatasetAsync(new GetDatasetRequest { Name = name, Version = version }, cancellationToken: ct)).Dataset
+            ?? throw new TrainingFailedException($"The registry sent no record for dataset '{name}'."));
+    }
+
     /// <summary>Streams a dataset version (0 = latest) and checks its bytes against the recorded digest.</summary>
     public async Task<DownloadedDataset> DownloadDatasetAsync(string name, long version, CancellationToken ct)
     {
@@ -58,13 +71,32 @@ public sealed class RegistryGateway(RegistryService.RegistryServiceClient client
     /// <summary>Creates the model (with the job's task) when missing, then registers the artifact as a new version.</summary>
     public async Task<ModelVersion> RegisterAsync(VersionManifest manifest, string task, byte[] artifact, CancellationToken ct)
     {
-        await Call("CreateModel", async () => await client.CreateModelAsync(new CreateModelRequest
+        var known = knownModels.ContainsKey(manifest.ModelName);
+        try
         {
-            Name = manifest.ModelName,
-            Task = task,
-            Description = "Created by the trainer.",
-            IfAbsent = true,
-        }, cancellationToken: ct));
+            return await RegisterOnceAsync(manifest, task, artifact, ct);
+        }
+        catch (TrainingFailedException ex) when (known && ex.InnerException is RpcException { StatusCode: StatusCode.NotFound })
+        {
+            // The registry no longer has the model (e.g. a fresh registry behind the same address): create it again.
+            knownModels.TryRemove(manifest.ModelName, out _);
+            return await RegisterOnceAsync(manifest, task, artifact, ct);
+        }
+    }
+
+    private async Task<ModelVersion> RegisterOnceAsync(VersionManifest manifest, string task, byte[] artifact, CancellationToken ct)
+    {
+        if (!knownModels.ContainsKey(manifest.ModelName))
+        {
+            await Call("CreateModel", async () => await client.CreateModelAsync(new CreateModelRequest
+            {
+                Name = manifest.ModelName,
+                Task = task,
+                Description = "Created by the trainer.",
+                IfAbsent = true,
+            }, cancellationToken: ct));
+            knownModels.TryAdd(manifest.ModelName, true);
+        }
 
         return await Call("RegisterVersion", async () =>
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults.Data;
@@ -17,13 +16,12 @@ public sealed partial class TrainingJobRunner(
     JobStore store,
     JobCancellations cancellations,
     RegistryGateway registry,
+    DatasetCache datasets,
     ModelTrainer trainer,
     CheckpointStore checkpoints,
     TimeProvider clock,
     ILogger<TrainingJobRunner> logger)
 {
-    private static readonly TimeSpan ProgressEventInterval = TimeSpan.FromSeconds(1);
-
     /// <summary>
     /// Waits for a slot, then runs the job; returns when it has ended, or at once when it is not Queued
     /// (cancelled while it waited, or already run). When the trainer stops mid-job the job is left Running
@@ -52,13 +50,14 @@ public sealed partial class TrainingJobRunner(
             j.StartedAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow());
         }, when: j => j.State == JobState.Queued, jobEvents: j => [JobEvents.StateChanged(j)]);
         if (running is null) return;
+        var started = clock.GetTimestamp();
         var spec = running.Spec;
         LogRunning(logger, jobId, spec.ModelName);
 
         try
         {
-            var dataset = await registry.DownloadDatasetAsync(spec.DatasetName, spec.DatasetVersion, ct);
-            var table = await ReadAsync(dataset, ct);
+            var (dataset, table) = await LoadDatasetAsync(spec, ct);
+            var loaded = clock.GetElapsedTime(started);
 
             NetworkWeights? warmStart = null;
             byte[]? checkpoint = null;
@@ -71,13 +70,24 @@ public sealed partial class TrainingJobRunner(
             }
 
             Note(jobId, checkpoint is null ? "Training." : $"Training from the checkpoint of version {spec.WarmStartVersion}.");
-            var throttle = new ProgressThrottle(ProgressEventInterval);
-            var began = clock.GetTimestamp();
-            var trained = await Task.Run(() => trainer.Train(table, spec, warmStart, p => Progress(jobId, spec, p, clock.GetElapsedTime(began), throttle), ct, checkpoint), ct);
+            // The loop only queues its reports; the recorder stores them off the loop, and has stored the last one
+            // before the job's next state change below.
+            var recorder = new ProgressRecorder(store, jobId, spec, clock, logger);
+            TrainedModel trained;
+            try
+            {
+                var began = clock.GetTimestamp();
+                trained = await Task.Run(() => trainer.Train(table, spec, warmStart, p => recorder.Report(p, clock.GetElapsedTime(began)), ct, checkpoint), ct);
+            }
+            finally
+            {
+                await recorder.CompleteAsync();
+            }
 
+            var trainedAt = clock.GetElapsedTime(started);
             Note(jobId, "Registering the version.");
             var digest = RegistryGateway.Sha256Hex(trained.Onnx);
-            var version = await registry.RegisterAsync(Manifest(jobId, spec, dataset.Info, trained, digest), spec.Task, trained.Onnx, ct);
+            var version = await registry.RegisterAsync(Manifest(jobId, spec, dataset, trained, digest), spec.Task, trained.Onnx, ct);
             checkpoints.Write(spec.ModelName, version.Version, trained.Checkpoint);
 
             var done = store.Update(jobId, j =>
@@ -90,7 +100,9 @@ public sealed partial class TrainingJobRunner(
                 j.FinishedAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow());
             }, jobEvents: j => [JobEvents.StateChanged(j), JobEvents.ModelTrained(j, digest)]);
             if (done is null) return;
-            LogSucceeded(logger, jobId, spec.ModelName, version.Version, trained.Metrics["train_loss"]);
+            var total = clock.GetElapsedTime(started);
+            LogSucceeded(logger, jobId, spec.ModelName, version.Version, trained.Metrics["train_loss"],
+                (long)loaded.TotalMilliseconds, (long)(trainedAt - loaded).TotalMilliseconds, (long)(total - trainedAt).TotalMilliseconds);
         }
         catch (TrainingFailedException ex)
         {
@@ -112,28 +124,20 @@ public sealed partial class TrainingJobRunner(
         }
     }
 
-    private void Progress(string jobId, TrainingSpec spec, EpochProgress p, TimeSpan elapsed, ProgressThrottle throttle)
+    // A cached table of the same content skips the download and the parse; a miss costs one GetDataset more.
+    private async Task<(DatasetVersion Info, NumericTable Table)> LoadDatasetAsync(TrainingSpec spec, CancellationToken ct)
     {
-        var eta = p.Epoch >= spec.Epochs || p.Final ? TimeSpan.Zero : elapsed / p.Epoch * (spec.Epochs - p.Epoch);
-        var progress = new JobProgress
+        if (datasets.Enabled)
         {
-            Epoch = p.Epoch,
-            Epochs = spec.Epochs,
-            TrainLoss = p.TrainLoss,
-            Metrics = { ["learning_rate"] = p.LearningRate },
-            Elapsed = Duration.FromTimeSpan(elapsed),
-            Eta = Duration.FromTimeSpan(eta),
-        };
-        if (p.ValidationLoss is { } val) progress.ValidationLoss = val;
-        var publish = throttle.Take(clock.GetUtcNow(), p.Final);
-        store.Update(jobId, j =>
-        {
-            j.EpochsDone = p.Epoch;
-            j.Progress = progress;
-            j.Message = p.ValidationLoss is { } v
-                ? string.Create(CultureInfo.InvariantCulture, $"Epoch {p.Epoch}/{spec.Epochs}, loss {p.TrainLoss:G6}, validation loss {v:G6}.")
-                : string.Create(CultureInfo.InvariantCulture, $"Epoch {p.Epoch}/{spec.Epochs}, loss {p.TrainLoss:G6}.");
-        }, jobEvents: j => publish ? [JobEvents.Progressed(j)] : []);
+            var info = await registry.GetDatasetAsync(spec.DatasetName, spec.DatasetVersion, ct);
+            if (datasets.Get(info) is { } cached) return (info, cached);
+            var downloaded = await registry.DownloadDatasetAsync(info.Name, info.Version, ct);
+            var parsed = await ReadAsync(downloaded, ct);
+            datasets.Add(downloaded.Info, parsed);
+            return (downloaded.Info, parsed);
+        }
+        var dataset = await registry.DownloadDatasetAsync(spec.DatasetName, spec.DatasetVersion, ct);
+        return (dataset.Info, await ReadAsync(dataset, ct));
     }
 
     // The registry records the format it parsed at upload; the same shared reader gives the same table here.
@@ -200,8 +204,9 @@ public sealed partial class TrainingJobRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} running for model {Model}")]
     private static partial void LogRunning(ILogger logger, string jobId, string model);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} registered {Model} version {Version} (train_loss {TrainLoss})")]
-    private static partial void LogSucceeded(ILogger logger, string jobId, string model, long version, double trainLoss);
+    // The stage times say where a job's time went: dataset (lookup, download, parse), training (with the export check), registration.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} registered {Model} version {Version} (train_loss {TrainLoss}; dataset {DatasetMs} ms, training {TrainingMs} ms, registration {RegistrationMs} ms)")]
+    private static partial void LogSucceeded(ILogger logger, string jobId, string model, long version, double trainLoss, long datasetMs, long trainingMs, long registrationMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} {State}: {Reason}")]
     private static partial void LogEnded(ILogger logger, string jobId, string state, string reason);

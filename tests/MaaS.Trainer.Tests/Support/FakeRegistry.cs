@@ -25,6 +25,11 @@ public sealed class FakeRegistry : RegistryService.RegistryServiceBase
     /// <summary>When set, RegisterVersion answers FailedPrecondition with this sentence.</summary>
     public string? RefuseRegistrations { get; set; }
 
+    private int datasetDownloads;
+
+    /// <summary>DownloadDataset calls answered so far.</summary>
+    public int DatasetDownloads => Volatile.Read(ref datasetDownloads);
+
     /// <summary>Stores a dataset version made from a table.</summary>
     public DatasetVersion AddDataset(string name, NumericTable table) => AddDataset(name, table.ToCsv(), table.Columns, table.Rows.Count);
 
@@ -74,6 +79,7 @@ public sealed class FakeRegistry : RegistryService.RegistryServiceBase
     /// <inheritdoc />
     public override async Task DownloadDataset(DownloadDatasetRequest request, IServerStreamWriter<DownloadDatasetResponse> responseStream, ServerCallContext context)
     {
+        Interlocked.Increment(ref datasetDownloads);
         var (info, content) = FindDataset(request.Name, request.Version);
         await responseStream.WriteAsync(new DownloadDatasetResponse { Dataset = info });
         foreach (var chunk in content.Chunk(ChunkBytes))

@@ -53,6 +53,21 @@ public sealed class TrainerMesh : IAsyncDisposable
     /// <summary>A registry client.</summary>
     public RegistryService.RegistryServiceClient Registry { get; private set; } = null!;
 
+    /// <summary>The registry's process.</summary>
+    public ServiceProcess RegistryProcess { get; private set; } = null!;
+
+    /// <summary>The broker's process id (from RabbitMQ's pid file), or null when it cannot be read.</summary>
+    public int? BrokerPid => CpuClock.PidFromFile(Path.Combine(_work, "rabbitmq", "rabbitmq.pid"));
+
+    /// <summary>Process ids by role (trainers, registry, broker, client = this tool), for CPU accounting.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>> ProcessGroups() => new Dictionary<string, IReadOnlyList<int>>
+    {
+        ["trainers"] = Trainers.Select(t => t.Process.Pid).ToList(),
+        ["registry"] = [RegistryProcess.Pid],
+        ["broker"] = BrokerPid is { } broker ? [broker] : [],
+        ["client"] = [CpuClock.Self],
+    };
+
     /// <summary>Replicas started so far.</summary>
     public List<TrainerReplica> Trainers { get; } = [];
 
@@ -81,8 +96,11 @@ public sealed class TrainerMesh : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a trainer replica with <c>Trainer:ReplicaId</c> = <paramref name="replicaId"/> and one job at a time.</summary>
-    public async Task<TrainerReplica> StartTrainerAsync(string replicaId)
+    /// <summary>
+    /// Starts a trainer replica with <c>Trainer:ReplicaId</c> = <paramref name="replicaId"/> and one job at a time;
+    /// <paramref name="torchThreads"/> sets <c>Trainer:TorchThreads</c> (0 = the trainer's default, one per core per job slot).
+    /// </summary>
+    public async Task<TrainerReplica> StartTrainerAsync(string replicaId, int torchThreads = 0)
     {
         int grpc = Port(), http = Port();
         var process = await ServiceProcess.StartAsync("trainer-" + replicaId, Dll("services/MaaS.Trainer", "MaaS.Trainer"),
@@ -91,6 +109,7 @@ public sealed class TrainerMesh : IAsyncDisposable
             $"--Services:Registry={RegistryAddress}",
             $"--Trainer:ReplicaId={replicaId}",
             "--Trainer:MaxConcurrentJobs=1",
+            $"--Trainer:TorchThreads={torchThreads}",
         ], http, LogDirectory, Service);
         _processes.Add(process);
         var channel = Channel(grpc);
@@ -110,8 +129,9 @@ public sealed class TrainerMesh : IAsyncDisposable
         await _broker.StartAsync(BrokerTimeout);
 
         int grpc = Port(), http = Port();
-        _processes.Add(await ServiceProcess.StartAsync("registry", Dll("services/MaaS.Registry", "MaaS.Registry"),
-            Common(grpc, http, "registry"), http, LogDirectory, Service));
+        RegistryProcess = await ServiceProcess.StartAsync("registry", Dll("services/MaaS.Registry", "MaaS.Registry"),
+            Common(grpc, http, "registry"), http, LogDirectory, Service);
+        _processes.Add(RegistryProcess);
         RegistryAddress = new Uri($"http://127.0.0.1:{grpc}");
         Registry = new RegistryService.RegistryServiceClient(Channel(grpc));
         _progress.WriteLine($"registry ready on {RegistryAddress}");

@@ -21,7 +21,21 @@ public sealed record QueuedJob(string JobId, string Replica, JobState State, dou
 /// <param name="Versions">Versions the registry holds for the phase's model.</param>
 /// <param name="DistinctJobIds">Distinct lineage training_job_id among them.</param>
 /// <param name="Jobs">Per job, which replica ran it.</param>
-public sealed record QueuePhase(int Replicas, double Seconds, int Versions, int DistinctJobIds, IReadOnlyList<QueuedJob> Jobs);
+/// <param name="Cpu">CPU seconds the mesh's processes (and the machine) used over the same span as <paramref name="Seconds"/>.</param>
+public sealed record QueuePhase(int Replicas, double Seconds, int Versions, int DistinctJobIds, IReadOnlyList<QueuedJob> Jobs, CpuSample Cpu)
+{
+    /// <summary>Mean cores the mesh's processes kept busy: CPU seconds / wall seconds.</summary>
+    public double MeshCores => Cpu.Mesh / Seconds;
+
+    /// <summary>Mesh CPU seconds per job (trainer, registry, broker and client together).</summary>
+    public double CpuPerJob => Cpu.Mesh / Jobs.Count;
+
+    /// <summary>Mean cores other work on the machine kept busy meanwhile (machine busy − mesh, per wall second).</summary>
+    public double OtherCores => double.IsFinite(Cpu.MachineBusy) ? Math.Max(0, (Cpu.MachineBusy - Cpu.Mesh) / Seconds) : 0;
+
+    /// <summary>Cores the mesh could have had: all of them less what other work used (at least what the mesh did use).</summary>
+    public double FreeCores => Math.Clamp(Environment.ProcessorCount - OtherCores, Math.Min(MeshCores, Environment.ProcessorCount), Environment.ProcessorCount);
+}
 
 /// <summary>
 /// N small jobs sent as TrainModel commands to the trainers' one durable queue ("trainer-train-model"),
@@ -53,7 +67,13 @@ public static class QueueScenario
                     // A fresh process JITs and loads libtorch on its first job; that is start-up, not queue throughput.
                     await JobRuns.RunAsync(replica.Client, Datasets.SeedSpec("bench-warmup", dataset.Name, 100), TimeSpan.FromMinutes(3));
                 }
-                var phase = await DrainAsync(mesh, bus, dataset, count, options, progress);
+                if (options.QueueWarmupJobs > 0)
+                {
+                    // The same commands through the same path first: the bus consumer, the registry's registration and the
+                    // tool's sender JIT and tier up during these, not during the measured drain.
+                    await DrainAsync(mesh, bus, dataset, count, $"bench-queue-warmup-{count}", options.QueueWarmupJobs, options, progress);
+                }
+                var phase = await DrainAsync(mesh, bus, dataset, count, $"bench-queue-{count}", options.QueueJobs, options, progress);
                 phases.Add(phase);
             }
             return phases;
@@ -65,11 +85,11 @@ public static class QueueScenario
     }
 
     private static async Task<QueuePhase> DrainAsync(TrainerMesh mesh, IBusControl bus, DatasetVersion dataset, int replicas,
-        BenchOptions options, TextWriter progress)
+        string model, int count, BenchOptions options, TextWriter progress)
     {
-        var model = $"bench-queue-{replicas}";
-        var ids = Enumerable.Range(1, options.QueueJobs).Select(i => $"{model}-{i:00}").ToList();
+        var ids = Enumerable.Range(1, count).Select(i => $"{model}-{i:00}").ToList();
         var endpoint = await bus.GetSendEndpoint(new Uri("queue:" + QueueName));
+        var cpuBefore = CpuClock.Sample(mesh.ProcessGroups());
         var clock = Stopwatch.StartNew();
         foreach (var id in ids)
         {
@@ -92,21 +112,22 @@ public static class QueueScenario
         }
 
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
-        List<ModelVersion> versions = [];
         while (true)
         {
-            versions = await VersionsAsync(mesh.Registry, model);
-            if (versions.Count >= ids.Count) break;
+            // GetModel's latest version is the cheapest poll: the registry's CPU is measured, the poll should not add to it.
+            var latest = await LatestVersionAsync(mesh.Registry, model);
+            if (latest >= ids.Count) break;
             if (DateTime.UtcNow > deadline)
             {
-                throw new HarnessException($"[queue] {model}: only {versions.Count} of {ids.Count} versions registered after 15 minutes.");
+                throw new HarnessException($"[queue] {model}: only {latest} of {ids.Count} versions registered after 15 minutes.");
             }
             await Task.Delay(100);
         }
         var seconds = clock.Elapsed.TotalSeconds;
+        var cpu = CpuClock.Sample(mesh.ProcessGroups()).Since(cpuBefore);
         // A duplicate registration would come a moment later; give it the time of one job.
         await Task.Delay(TimeSpan.FromSeconds(2));
-        versions = await VersionsAsync(mesh.Registry, model);
+        var versions = await VersionsAsync(mesh.Registry, model);
 
         var jobs = new List<QueuedJob>();
         foreach (var id in ids)
@@ -130,9 +151,22 @@ public static class QueueScenario
             jobs.Add(found ?? new QueuedJob(id, "?", JobState.Unspecified, double.NaN));
         }
         var distinct = versions.Select(v => v.Lineage?.TrainingJobId ?? "").Where(ids.Contains).Distinct().Count();
-        progress.WriteLine($"[queue] {replicas} replica(s): {ids.Count} jobs in {seconds:0.00} s; " +
-            string.Join(", ", jobs.GroupBy(j => j.Replica).Select(g => $"{g.Key}: {g.Count()}")));
-        return new QueuePhase(replicas, seconds, versions.Count, distinct, jobs);
+        progress.WriteLine($"[queue] {model}, {replicas} replica(s): {ids.Count} jobs in {seconds:0.00} s; " +
+            string.Join(", ", jobs.GroupBy(j => j.Replica).Select(g => $"{g.Key}: {g.Count()}")) +
+            $"; CPU s {string.Join(", ", cpu.Groups.Select(g => $"{g.Key} {g.Value:0.00}"))}, machine busy {cpu.MachineBusy:0.00}");
+        return new QueuePhase(replicas, seconds, versions.Count, distinct, jobs, cpu);
+    }
+
+    private static async Task<long> LatestVersionAsync(RegistryService.RegistryServiceClient registry, string model)
+    {
+        try
+        {
+            return (await registry.GetModelAsync(new GetModelRequest { Name = model })).Model.LatestVersion;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            return 0;
+        }
     }
 
     private static async Task<List<ModelVersion>> VersionsAsync(RegistryService.RegistryServiceClient registry, string model)
