@@ -20,6 +20,7 @@ public static class GatewayExtensions
         // With this category off, hosting starts no Activity and no logging scope per request (Forwarding/README.md).
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
+        GatewayMetrics.TurnOffPerRequestRuntimeMetrics();
         var services = builder.Services;
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
@@ -35,6 +36,7 @@ public static class GatewayExtensions
         services.AddSingleton<ForwardingClient>();
         services.AddSingleton<GatewayTransformer>();
         services.AddSingleton<ReplicaForwarder>();
+        services.AddSingleton<UnaryForwarder>();
         services.AddSingleton<ShadowMirror>();
         services.AddHostedService(sp => sp.GetRequiredService<ShadowMirror>());
         services.AddSingleton<InferenceGrpcProxy>();
@@ -42,6 +44,7 @@ public static class GatewayExtensions
         services.AddSingleton<AdminProxy>();
 
         services.AddHealthChecks().AddCheck<ReplicasHealthCheck>("replicas");
+        services.AddGatewayTraffic();
         builder.AddGatewaySecurity();
         return builder;
     }

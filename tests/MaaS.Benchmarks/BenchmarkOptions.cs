@@ -4,7 +4,7 @@ namespace MaaS.Benchmarks;
 public sealed class BenchmarkOptions() : ToolOptions("tests/MaaS.Benchmarks")
 {
     /// <summary>Every scenario, in the order they run.</summary>
-    public static readonly string[] AllScenarios = ["a", "b", "c", "d", "e", "f"];
+    public static readonly string[] AllScenarios = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
 
     /// <summary>Measured seconds per table cell.</summary>
     public double Seconds { get; private set; } = 5;
@@ -18,7 +18,7 @@ public sealed class BenchmarkOptions() : ToolOptions("tests/MaaS.Benchmarks")
     /// </summary>
     public double PrewarmSeconds { get; private set; } = 3;
 
-    /// <summary>Scenarios to run (letters a–f).</summary>
+    /// <summary>Scenarios to run (letters a–i).</summary>
     public IReadOnlyList<string> Scenarios { get; private set; } = AllScenarios;
 
     /// <summary>Concurrency levels of the sweeps.</summary>
@@ -26,6 +26,9 @@ public sealed class BenchmarkOptions() : ToolOptions("tests/MaaS.Benchmarks")
 
     /// <summary>Callers that share one GrpcChannel (one HTTP/2 connection pool).</summary>
     public int CallersPerChannel { get; private set; } = 16;
+
+    /// <summary>A gateway build to run instead of gateway/MaaS.Gateway's Release output (for A/B comparisons); null = that output.</summary>
+    public string? GatewayDll { get; private set; }
 
     /// <summary>Load/unload cycles of scenario f.</summary>
     public int Cycles { get; private set; } = 1000;
@@ -37,10 +40,12 @@ public sealed class BenchmarkOptions() : ToolOptions("tests/MaaS.Benchmarks")
           --warmup N               unmeasured seconds before each cell (default 1)
           --prewarm N              unmeasured seconds at concurrency 4 before each target's first cell (default 3)
           --out FILE               also write the markdown report to FILE (e.g. docs/benchmarks.md)
-          --scenarios a,b,...      which scenarios: a direct, b gateway, c empty call, d batching, e swap, f load/unload (default all)
+          --scenarios a,b,...      which scenarios: a direct, b gateway, c empty call, d batching, e swap, f load/unload,
+                                   g weighted split, h shadow cost, i replica killed (default all)
           --concurrency 1,4,16,64  concurrency levels of the sweeps
           --callers-per-channel N  callers sharing one GrpcChannel (default 16)
           --cycles N               load/unload cycles of scenario f (default 1000)
+          --gateway-dll FILE       run this MaaS.Gateway.dll instead of the Release build (A/B comparisons of gateway builds)
           --port-base N            use ports N..N+4 on 127.0.0.1 instead of free ones the OS picks
           --no-build               do not run `dotnet build -c Release` on the replica and the gateway first
         """;
@@ -62,6 +67,7 @@ public sealed class BenchmarkOptions() : ToolOptions("tests/MaaS.Benchmarks")
                     break;
                 case "--callers-per-channel": o.CallersPerChannel = (int)OptionValues.Number(name, value(), 1, 4096); break;
                 case "--cycles": o.Cycles = (int)OptionValues.Number(name, value(), 1, 1_000_000); break;
+                case "--gateway-dll": o.GatewayDll = Path.GetFullPath(value()); break;
                 case "--port-base": o.PortBase = (int)OptionValues.Number(name, value(), 1024, 65530); break;
                 default: return false;
             }

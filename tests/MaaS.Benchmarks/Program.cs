@@ -17,27 +17,44 @@ try
 {
     await using var mesh = await BenchMesh.StartAsync(options, withGateway: options.Scenarios.Contains("b"), progress);
     var scenarios = new Scenarios(options, mesh, report, measured, progress);
-    foreach (var s in options.Scenarios)
+    // g, h and i share a second mesh (registry, two replicas, a gateway), started when the first of them runs.
+    GatewayMesh? gatewayMesh = null;
+    async Task<GatewayScenarios> GatewayScenariosAsync()
     {
-        progress.WriteLine($"scenario {s}");
-        try
+        gatewayMesh ??= await GatewayMesh.StartAsync(options, progress);
+        return new GatewayScenarios(options, gatewayMesh, report, measured, progress);
+    }
+    try
+    {
+        foreach (var s in options.Scenarios)
         {
-            await (s switch
+            progress.WriteLine($"scenario {s}");
+            try
             {
-                "a" => scenarios.DirectAsync(),
-                "b" => scenarios.GatewayAsync(),
-                "c" => scenarios.EmptyCallAsync(),
-                "d" => scenarios.BatchingAsync(),
-                "e" => scenarios.SwapAsync(),
-                _ => scenarios.CyclesAsync(),
-            });
+                await (s switch
+                {
+                    "a" => scenarios.DirectAsync(),
+                    "b" => scenarios.GatewayAsync(),
+                    "c" => scenarios.EmptyCallAsync(),
+                    "d" => scenarios.BatchingAsync(),
+                    "e" => scenarios.SwapAsync(),
+                    "f" => scenarios.CyclesAsync(),
+                    "g" => (await GatewayScenariosAsync()).SplitAsync(),
+                    "h" => (await GatewayScenariosAsync()).ShadowAsync(),
+                    _ => (await GatewayScenariosAsync()).KillAsync(),
+                });
+            }
+            catch (Exception ex) when (ex is HarnessException or Grpc.Core.RpcException or HttpRequestException)
+            {
+                // One scenario failing must not cost the others their numbers.
+                measured.NotRun[s] = ex.Message;
+                report.Note($"**Scenario {s} stopped:** {ex.Message}");
+            }
         }
-        catch (Exception ex) when (ex is HarnessException or Grpc.Core.RpcException)
-        {
-            // One scenario failing must not cost the others their numbers.
-            measured.NotRun[s] = ex.Message;
-            report.Note($"**Scenario {s} stopped:** {ex.Message}");
-        }
+    }
+    finally
+    {
+        if (gatewayMesh is not null) await gatewayMesh.DisposeAsync();
     }
     provider = mesh.Replica.LastLogLine("ONNX Runtime runs on");
     mesh.Succeeded = true;

@@ -30,7 +30,8 @@ public sealed class Scenarios(BenchmarkOptions options, BenchMesh mesh, Markdown
             "ModelInfer on the seed model (linear, 1 feature, y = 2x + 1), one row of FP32 in raw_input_contents, empty version, straight to the replica's gRPC port.");
         if (!await EnsureSeedAsync("a")) return;
         var request = BenchModels.Infer(Seed, "", 1, 1, _ => SeedX);
-        await SweepAsync(mesh.ReplicaGrpc, measured.Direct, channel => new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request).ResponseAsync);
+        await SweepAsync(mesh.ReplicaGrpc, measured.Direct, channel => new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request).ResponseAsync,
+            [mesh.Replica], measured.DirectReplicaCpu);
     }
 
     /// <summary>(b) The same through the gateway.</summary>
@@ -61,7 +62,8 @@ public sealed class Scenarios(BenchmarkOptions options, BenchMesh mesh, Markdown
             await Task.Delay(100);
         }
         var request = BenchModels.Infer(Seed, "", 1, 1, _ => SeedX);
-        await SweepAsync(mesh.GatewayGrpc, [], channel => new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request).ResponseAsync);
+        await SweepAsync(mesh.GatewayGrpc, measured.ThroughGateway, channel => new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request).ResponseAsync,
+            [mesh.Gateway!, mesh.Replica], measured.GatewayCpu);
     }
 
     /// <summary>(c) The empty call with the inference request's size: the transport's own ceiling.</summary>
@@ -292,22 +294,51 @@ public sealed class Scenarios(BenchmarkOptions options, BenchMesh mesh, Markdown
         fresh.Succeeded = true;
     }
 
-    private async Task SweepAsync(string address, Dictionary<int, Stats> into, Func<Grpc.Net.Client.GrpcChannel, Task> call)
+    private async Task SweepAsync(string address, Dictionary<int, Stats> into, Func<Grpc.Net.Client.GrpcChannel, Task> call,
+        IReadOnlyList<ServiceProcess>? cpuOf = null, Dictionary<int, double>? cpuInto = null)
     {
         await PrewarmAsync(address, call);
         report.TableHeader(MarkdownReport.LoadColumns);
         var errors = new List<string>();
+        var cpuNotes = new List<string>();
         foreach (var c in options.Concurrency)
         {
             progress.WriteLine($"  concurrency {c}");
-            var result = await LoadRunner.RunAsync(address, c, options.CallersPerChannel, Warmup, Duration, call);
+            var processes = cpuOf ?? [];
+            var cpu = new double[processes.Count];
+            var system = new double[processes.Count];
+            // CPU is read over the measured window only (the callback starts when it opens).
+            var result = await LoadRunner.RunAsync(address, c, options.CallersPerChannel, Warmup, Duration, call, processes.Count == 0 ? null : async () =>
+            {
+                var before = processes.Select(p => CpuMeter.UserAndSystem(p.Pid)).ToArray();
+                await Task.Delay(Duration);
+                for (var i = 0; i < cpu.Length; i++)
+                {
+                    var after = CpuMeter.UserAndSystem(processes[i].Pid);
+                    cpu[i] = after.User + after.System - before[i].User - before[i].System;
+                    system[i] = after.System - before[i].System;
+                }
+            });
             var stats = result.Overall;
             report.LoadRow(c.ToString(CultureInfo.InvariantCulture), stats);
             into[c] = stats;
+            if (processes.Count > 0)
+            {
+                var perCall = cpu.Select(s => CpuMeter.MicrosPerCall(s, stats.Ok)).ToArray();
+                if (cpuInto is not null) cpuInto[c] = perCall[0];
+                cpuNotes.Add($"{c}: " + string.Join(", ", processes.Select((p, i) =>
+                    $"{p.Name} {MicrosText(perCall[i])} ({MarkdownReport.Pct(cpu[i] > 0 ? system[i] / cpu[i] : double.NaN)} system)")));
+            }
             if (result.FirstError is not null) errors.Add($"concurrency {c}: {result.FirstError}");
+        }
+        if (cpuNotes.Count > 0)
+        {
+            report.Note("CPU time per successful call (µs, user + system from /proc, over the measured window), by concurrency — " + string.Join("; ", cpuNotes) + ".");
         }
         ErrorNotes(errors);
     }
+
+    private static string MicrosText(double micros) => double.IsNaN(micros) ? "–" : micros.ToString("0.0", CultureInfo.InvariantCulture);
 
     // Inference and execution counts of a model (all versions) from ModelStatistics; null when not served.
     private static async Task<(ulong Inferences, ulong Executions)?> CountsAsync(GRPCInferenceService.GRPCInferenceServiceClient client, string model)

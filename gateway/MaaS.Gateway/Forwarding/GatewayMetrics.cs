@@ -11,6 +11,15 @@ namespace MaaS.Gateway.Forwarding;
 /// </summary>
 public static class GatewayMetrics
 {
+    /// <summary>
+    /// Keeps prometheus-net from subscribing, at the first scrape, to every .NET meter and to the
+    /// EventSources of ASP.NET Core and System.Net at Informational level: that turns on per-request
+    /// events and instruments in Kestrel, hosting and HttpClient on both sides of every forwarded call,
+    /// work that costs more than the forwarding. Process metrics stay. Must run before the first scrape.
+    /// </summary>
+    public static void TurnOffPerRequestRuntimeMetrics() =>
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true });
+
     /// <summary>Model label for a model neither the registry nor any replica knows.</summary>
     public const string UnknownModel = "_unknown";
 
@@ -47,6 +56,7 @@ public static class GatewayMetrics
     {
         var v = version.ToString(CultureInfo.InvariantCulture);
         ShadowRequests.WithLabels(model, v, outcome).Inc();
+        MaaS.Gateway.Traffic.TrafficRecorder.Shadow(model, version, outcome);
         if (elapsed is { } e)
         {
             ShadowSeconds.WithLabels(model, v).Observe(e.TotalSeconds);
@@ -83,6 +93,7 @@ public static class GatewayMetrics
         var code = grpc ? GrpcCode(context) : context.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
         Requests.WithLabels(model, version, protocol, code).Inc();
         RequestSeconds.WithLabels(model, version, protocol).Observe(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
+        MaaS.Gateway.Traffic.TrafficRecorder.Request(model, version, grpc, code, startTimestamp);
     }
 
     private static string GrpcCode(HttpContext context)

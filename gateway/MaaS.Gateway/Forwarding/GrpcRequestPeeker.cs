@@ -1,7 +1,12 @@
+using System.Buffers;
+
 namespace MaaS.Gateway.Forwarding;
 
-/// <summary>The scan of a request's first frame and the body to forward in place of the original.</summary>
-public sealed record PeekedRequest(FrameScan Scan, ReplayStream Body);
+/// <summary>
+/// The scan of a request's first frame and the body to forward in place of the original. The peeked
+/// bytes live in <see cref="Prefix"/>, an array rented from the shared pool.
+/// </summary>
+public sealed record PeekedRequest(FrameScan Scan, ReplayStream Body, byte[] Prefix, int PrefixLength, Stream Rest);
 
 /// <summary>Reads just enough of a gRPC request body to learn the model name and version.</summary>
 public static class GrpcRequestPeeker
@@ -11,7 +16,8 @@ public static class GrpcRequestPeeker
 
     public static async Task<PeekedRequest> PeekAsync(Stream body, CancellationToken ct)
     {
-        var buffer = new byte[FirstRead];
+        // Pooled: a new 4 KiB array per call was most of the gateway's own garbage.
+        var buffer = ArrayPool<byte>.Shared.Rent(FirstRead);
         var count = 0;
         var end = false;
         while (true)
@@ -19,17 +25,44 @@ public static class GrpcRequestPeeker
             var scan = GrpcFrameScanner.Scan(buffer, count, end);
             if (scan.Status != FrameScanStatus.NeedMoreData)
             {
-                return new PeekedRequest(scan, new ReplayStream(buffer, count, body));
+                return new PeekedRequest(scan, new ReplayStream(buffer, count, body), buffer, count, body);
             }
             if (count == buffer.Length)
             {
                 // Grow geometrically; the scanner has already refused lengths above the message limit.
-                Array.Resize(ref buffer, buffer.Length * 2);
+                buffer = Grow(buffer, count, buffer.Length * 2L);
             }
             var n = await body.ReadAsync(buffer.AsMemory(count), ct);
             end = n == 0;
             count += n;
         }
+    }
+
+    /// <summary>
+    /// Reads the rest of the body after the peeked bytes when the whole body is at most
+    /// <paramref name="limit"/> bytes: the result then owns the pooled array (the peeked one, or a larger
+    /// one it moved to). A larger body comes back as a stream over what was read plus the unread rest
+    /// (not rewindable), and Whole is null.
+    /// </summary>
+    public static async Task<(PooledBody? Whole, ReplayStream Stream)> ReadToEndAsync(PeekedRequest peeked, int limit, CancellationToken ct)
+    {
+        var buffer = peeked.Prefix;
+        var count = peeked.PrefixLength;
+        while (count <= limit)
+        {
+            if (count == buffer.Length)
+            {
+                buffer = Grow(buffer, count, Math.Min((long)limit + 1, buffer.Length * 2L));
+            }
+            var n = await peeked.Rest.ReadAsync(buffer.AsMemory(count), ct);
+            if (n == 0)
+            {
+                return (new PooledBody(buffer, count), new ReplayStream(buffer, count, Stream.Null));
+            }
+            count += n;
+        }
+        // Over the limit: what was read goes first, the unread remainder follows from the original body.
+        return (null, new ReplayStream(buffer, count, peeked.Rest));
     }
 
     /// <summary>
@@ -55,5 +88,14 @@ public static class GrpcRequestPeeker
         }
         // Over the limit: what was read goes first, the unread remainder follows from the original body.
         return (new ReplayStream(buffer, count, body), false);
+    }
+
+    // A larger pooled array with the first count bytes copied over; the old one goes back to the pool.
+    private static byte[] Grow(byte[] buffer, int count, long size)
+    {
+        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(size, Array.MaxLength));
+        buffer.AsSpan(0, count).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return larger;
     }
 }

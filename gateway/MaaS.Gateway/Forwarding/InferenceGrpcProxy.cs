@@ -14,6 +14,7 @@ namespace MaaS.Gateway.Forwarding;
 public sealed partial class InferenceGrpcProxy(
     RoutingTable table,
     ReplicaForwarder forwarder,
+    UnaryForwarder unary,
     ShadowMirror shadow,
     IOptions<GatewayOptions> options,
     ILogger<InferenceGrpcProxy> logger)
@@ -101,26 +102,48 @@ public sealed partial class InferenceGrpcProxy(
                 return;
             }
             // A version taken from the header is not in the message, so the replica must be told it.
-            GatewayTransformer.SetPlan(context, new ForwardPlan(route.ResolvedByGateway || fromHeader ? route.Version : null, Path: null));
-            var body = peeked.Body;
-            var retryUnavailable = false;
-            var shadowTarget = method == "ModelInfer" ? shadow.Draw(scan.Name) : null;
-            if (method == "ModelInfer" && _retryBufferBytes > 0 && (route.Destinations.Count > 1 || shadowTarget is not null))
+            long? resolvedVersion = route.ResolvedByGateway || fromHeader ? route.Version : null;
+            var isInfer = method == "ModelInfer";
+            var shadowTarget = isInfer ? shadow.Draw(scan.Name) : null;
+            if (_retryBufferBytes > 0)
             {
-                // Inference is idempotent; a whole body in memory can be sent again if a replica answers Unavailable.
-                (body, retryUnavailable) = await GrpcRequestPeeker.BufferAsync(peeked.Body, _retryBufferBytes, context.RequestAborted);
-                context.Request.Body = body;
-            }
-            await forwarder.ForwardAsync(context, route.Destinations, grpc: true, body, retryUnavailable && route.Destinations.Count > 1);
-            if (shadowTarget is { } target && body.Buffered is { } copy)
-            {
-                // Queued only once the caller's answer has been sent, so the copy never delays it.
-                context.Response.OnCompleted(() =>
+                // These calls are unary: a body up to the retry buffer is read whole (into pooled memory) and
+                // takes the lean path; inference is idempotent, so it can be sent again if a replica answers Unavailable.
+                var (whole, stream) = await GrpcRequestPeeker.ReadToEndAsync(peeked, _retryBufferBytes, context.RequestAborted);
+                if (whole is not null)
                 {
-                    shadow.Enqueue(scan.Name, target, copy);
-                    return Task.CompletedTask;
-                });
+                    var handedToShadow = false;
+                    try
+                    {
+                        await unary.ForwardAsync(context, route.Destinations, whole.Memory, resolvedVersion, retryUnavailable: isInfer);
+                        if (shadowTarget is { } target)
+                        {
+                            // Queued only once the caller's answer has been sent, so the copy never delays it.
+                            handedToShadow = true;
+                            context.Response.OnCompleted(() =>
+                            {
+                                shadow.Enqueue(scan.Name, target, whole);
+                                return Task.CompletedTask;
+                            });
+                        }
+                    }
+                    finally
+                    {
+                        if (!handedToShadow)
+                        {
+                            whole.Return();
+                        }
+                    }
+                    return;
+                }
+                context.Request.Body = stream;
+                GatewayTransformer.SetPlan(context, new ForwardPlan(resolvedVersion, Path: null));
+                await forwarder.ForwardAsync(context, route.Destinations, grpc: true, stream);
+                return;
             }
+            // Larger than the retry buffer (or retries off): streamed through YARP, not retried on Unavailable.
+            GatewayTransformer.SetPlan(context, new ForwardPlan(resolvedVersion, Path: null));
+            await forwarder.ForwardAsync(context, route.Destinations, grpc: true, peeked.Body);
         }
         finally
         {

@@ -1,6 +1,7 @@
 using System.Net.Http;
 using System.Net.Sockets;
 using Grpc.Core;
+using MaaS.Gateway.Routing;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -16,6 +17,7 @@ public sealed partial class ReplicaForwarder(
     IHttpForwarder forwarder,
     ForwardingClient client,
     GatewayTransformer transformer,
+    RoutingTable table,
     ILogger<ReplicaForwarder> logger)
 {
     private const int MaxAttempts = 2;
@@ -68,8 +70,14 @@ public sealed partial class ReplicaForwarder(
                 return; // The client left; nobody is there to answer (and the replica is not to blame).
             }
             GatewayMetrics.UpstreamError(replica.Name);
+            var connectFailure = IsConnectFailure(exception);
+            if (connectFailure && table.EjectReplica(replica.Name))
+            {
+                // Passive health: nothing listens there any more, so no call waits for the next poll to learn it.
+                LogEjected(logger, replica.Name, exception?.Message ?? error.ToString());
+            }
             var retry = attempt + 1 < attempts && !context.Response.HasStarted
-                && IsConnectFailure(exception) && (body?.TryRewind() ?? true);
+                && connectFailure && (body?.TryRewind() ?? true);
             if (retry)
             {
                 LogRetry(logger, replica.Name, destinations[attempt + 1].Name, exception?.Message ?? error.ToString());
@@ -113,6 +121,9 @@ public sealed partial class ReplicaForwarder(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} refused the connection; retrying on {Next}: {Reason}")]
     private static partial void LogRetry(ILogger logger, string replica, string next, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} is out until it answers a poll: the connection failed ({Reason})")]
+    private static partial void LogEjected(ILogger logger, string replica, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} answered Unavailable; retrying on {Next}")]
     private static partial void LogRetryUnavailable(ILogger logger, string replica, string next);

@@ -19,7 +19,7 @@ public sealed partial class ShadowMirror(
     IOptions<GatewayOptions> options,
     ILogger<ShadowMirror> logger) : BackgroundService
 {
-    private readonly record struct Copy(string Model, long Version, ReplicaOptions Replica, ReadOnlyMemory<byte> Body);
+    private readonly record struct Copy(string Model, long Version, ReplicaOptions Replica, PooledBody Body);
 
     private readonly Channel<Copy> _queue = Channel.CreateBounded<Copy>(new BoundedChannelOptions(options.Value.ShadowQueueCapacity)
     {
@@ -34,18 +34,23 @@ public sealed partial class ShadowMirror(
             ? shadow
             : null;
 
-    /// <summary>Queues a copy; counts it as dropped when the queue is full or no replica has the version ready.</summary>
-    public void Enqueue(string model, ShadowView shadow, ReadOnlyMemory<byte> body)
+    /// <summary>
+    /// Queues a copy, taking over <paramref name="body"/> (returned to the pool once sent or dropped); counts
+    /// it as dropped when the queue is full or no replica has the version ready.
+    /// </summary>
+    public void Enqueue(string model, ShadowView shadow, PooledBody body)
     {
         var route = table.Resolve(model, shadow.Version.ToString(CultureInfo.InvariantCulture));
         if (route.Outcome != RouteOutcome.Found || route.Destinations.Count == 0)
         {
+            body.Return();
             GatewayMetrics.Shadow(model, shadow.Version, "no_replica", null);
             return;
         }
         // TryWrite on a DropWrite channel reports success even when it drops, so check the room first.
         if (_queue.Reader.Count >= options.Value.ShadowQueueCapacity || !_queue.Writer.TryWrite(new Copy(model, shadow.Version, route.Destinations[0], body)))
         {
+            body.Return();
             GatewayMetrics.Shadow(model, shadow.Version, "dropped", null);
         }
     }
@@ -56,7 +61,14 @@ public sealed partial class ShadowMirror(
         {
             await foreach (var copy in _queue.Reader.ReadAllAsync(stoppingToken))
             {
-                await SendAsync(copy, stoppingToken);
+                try
+                {
+                    await SendAsync(copy, stoppingToken);
+                }
+                finally
+                {
+                    copy.Body.Return();
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -75,7 +87,7 @@ public sealed partial class ShadowMirror(
             {
                 Version = HttpVersion.Version20,
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-                Content = new ReadOnlyMemoryContent(copy.Body),
+                Content = new ReadOnlyMemoryContent(copy.Body.Memory),
             };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
             request.Headers.TryAddWithoutValidation("te", "trailers");

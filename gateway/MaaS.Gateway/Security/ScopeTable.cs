@@ -32,10 +32,10 @@ public static class ScopeTable
             [Market] = Methods(AccessRequirement.AnyKey, "SearchMarket", "GetMarketEntry")
                 .With(AccessRequirement.Admin, "InstallMarketModel"),
             [Trainer] = Methods(AccessRequirement.Train, "SubmitJob", "GetJob", "WatchJob", "CancelJob", "ListJobs"),
-            [Updater] = Methods(AccessRequirement.AnyKey, "GetPolicy", "GetUpdateStatus")
-                .With(AccessRequirement.Train, "IngestRows")
-                // A policy decides which retrained versions get promoted: it changes what is served.
-                .With(AccessRequirement.Admin, "SetPolicy"),
+            [Updater] = Methods(AccessRequirement.AnyKey, "GetPolicy", "GetUpdateStatus", "ListPolicies", "GetRollout", "ExplainModel")
+                .With(AccessRequirement.Train, "IngestRows", "UploadRows", "TriggerRetrain")
+                // A policy decides which retrained versions get promoted, and rollouts move traffic: they change what is served.
+                .With(AccessRequirement.Admin, "SetPolicy", "StartRollout", "AdvanceRollout", "AbortRollout", "RollbackRollout"),
             [Keys] = Methods(AccessRequirement.Admin, "CreateKey", "ListKeys", "RevokeKey"),
             ["maas.diagnostics.v1.DiagnosticsService"] = Methods(AccessRequirement.AnyKey, "Ping"),
             ["grpc.health.v1.Health"] = Methods(AccessRequirement.Open, "Check", "Watch", "List"),

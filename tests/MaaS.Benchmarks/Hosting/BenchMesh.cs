@@ -87,12 +87,17 @@ public sealed class BenchMesh : IAsyncDisposable
             {
                 mesh.GatewayGrpc = $"http://127.0.0.1:{gGrpc}";
                 progress.WriteLine($"starting gateway on gRPC {gGrpc}, REST {gHttp}");
-                mesh.Gateway = await ServiceProcess.StartAsync("gateway", Dll(gatewayProject, "MaaS.Gateway.dll"),
+                mesh.Gateway = await ServiceProcess.StartAsync("gateway", options.GatewayDll ?? Dll(gatewayProject, "MaaS.Gateway.dll"),
                 [
                     "--Gateway:Replicas:0:Name=bench",
                     $"--Gateway:Replicas:0:GrpcAddress=http://127.0.0.1:{rGrpc}",
                     $"--Gateway:Replicas:0:RestAddress=http://127.0.0.1:{rHttp}",
                     "--Gateway:PollIntervalMs=250",
+                    // Standalone: no RabbitMQ for deployment events, and no API keys (the benchmark measures forwarding).
+                    "--Bus:Transport=InMemory",
+                    "--Gateway:Auth:Enabled=false",
+                    // No broker in this tool: deployment events would only add reconnect noise.
+                    "--Bus:Transport=InMemory",
                     $"--Mesh:GrpcPort={gGrpc}",
                     $"--Mesh:HttpPort={gHttp}",
                     $"--Mesh:DataDirectory={Path.Combine(work, "gateway")}",

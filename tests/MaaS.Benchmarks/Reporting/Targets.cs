@@ -9,6 +9,15 @@ public sealed class Measured
     /// <summary>Scenario a, by concurrency.</summary>
     public Dictionary<int, Stats> Direct { get; } = [];
 
+    /// <summary>Scenario a: the replica's CPU µs per call, by concurrency.</summary>
+    public Dictionary<int, double> DirectReplicaCpu { get; } = [];
+
+    /// <summary>Scenario b, by concurrency.</summary>
+    public Dictionary<int, Stats> ThroughGateway { get; } = [];
+
+    /// <summary>Scenario b: the gateway's CPU µs per call, by concurrency.</summary>
+    public Dictionary<int, double> GatewayCpu { get; } = [];
+
     /// <summary>Scenario c, by concurrency.</summary>
     public Dictionary<int, Stats> EmptyCall { get; } = [];
 
@@ -33,6 +42,18 @@ public sealed class Measured
     /// <summary>Scenario f: cycles run.</summary>
     public int Cycles { get; set; }
 
+    /// <summary>Scenario g: the v2 share in percent and the calls that failed or named a wrong version.</summary>
+    public (double V2Share, int Bad)? Split { get; set; }
+
+    /// <summary>Scenario h, by concurrency: p50 without and with the shadow, and the errors of both.</summary>
+    public Dictionary<int, (double Without, double With, int Errors)> ShadowP50 { get; } = [];
+
+    /// <summary>Scenario h at a fixed arrival rate: p50 without and with the shadow, and the errors of both.</summary>
+    public (double Without, double With, int Errors)? ShadowOpenLoop { get; set; }
+
+    /// <summary>Scenario i: failed calls from the kill to the first detection, and after it (null = no detection seen).</summary>
+    public (int BeforeDetection, int? AfterDetection)? Kill { get; set; }
+
     /// <summary>Why a scenario could not give its numbers, by letter.</summary>
     public Dictionary<string, string> NotRun { get; } = [];
 }
@@ -43,7 +64,7 @@ public static class Targets
     /// <summary>Writes the table.</summary>
     public static void Write(MarkdownReport report, Measured m)
     {
-        report.Section("Targets", "Issue 3's targets, judged on the numbers above (one run, client and services on the same cores).");
+        report.Section("Targets", "Issue 3's targets (inference replica), then issue 6's (gateway), judged on the numbers above (one run, client and services on the same cores).");
         report.TableHeader("target", "measured", "verdict");
 
         // 1. Direct throughput at 16 vs the empty call at 16.
@@ -113,7 +134,86 @@ public static class Targets
         {
             report.Row("1,000 load/unload cycles: resident memory grows < 10 %", "–", NotMeasured(m, "f"));
         }
+
+        GatewayRows(report, m);
     }
+
+    /// <summary>Issue 6's targets for the gateway (scenarios a, b, g, h, i), as rows of the same table.</summary>
+    private static void GatewayRows(MarkdownReport report, Measured m)
+    {
+
+        if (m.Direct.TryGetValue(16, out var d16) && m.ThroughGateway.TryGetValue(16, out var g16) && d16.Throughput > 0)
+        {
+            var ratio = g16.Throughput / d16.Throughput;
+            report.Row("through the gateway ≥ 0.5 × direct throughput at concurrency 16",
+                $"{MarkdownReport.Rate(g16.Throughput)} vs {MarkdownReport.Rate(d16.Throughput)} req/s = {MarkdownReport.X(ratio)}",
+                Verdict(ratio >= 0.5, $"{MarkdownReport.Pct((0.5 - ratio) / 0.5)} short of 0.5×"));
+        }
+        else
+        {
+            report.Row("through the gateway ≥ 0.5 × direct throughput at concurrency 16", "–", NotMeasured(m, "a", "b"));
+        }
+
+        if (m.Direct.TryGetValue(4, out var d4) && m.ThroughGateway.TryGetValue(4, out var g4))
+        {
+            var added = g4.P50 - d4.P50;
+            report.Row("≤ 0.3 ms added p50 at concurrency 4",
+                $"{MarkdownReport.Ms(g4.P50)} − {MarkdownReport.Ms(d4.P50)} ms = {MarkdownReport.Ms(added)} ms",
+                Verdict(added <= 0.3, $"{MarkdownReport.Ms(added - 0.3)} ms over"));
+        }
+        else
+        {
+            report.Row("≤ 0.3 ms added p50 at concurrency 4", "–", NotMeasured(m, "a", "b"));
+        }
+
+        if (m.Split is { } split && !double.IsNaN(split.V2Share))
+        {
+            var off = Math.Abs(split.V2Share - 10);
+            report.Row("a 90/10 split over 10,000 requests lands within ±1.5 points",
+                $"v2 {split.V2Share.ToString("0.00", CultureInfo.InvariantCulture)} % ({off.ToString("0.00", CultureInfo.InvariantCulture)} points off), {split.Bad} failed or wrong",
+                Verdict(off <= 1.5 && split.Bad == 0, split.Bad > 0 ? $"{split.Bad} calls failed or answered from the wrong version" : $"{(off - 1.5).ToString("0.00", CultureInfo.InvariantCulture)} points outside"));
+        }
+        else
+        {
+            report.Row("a 90/10 split over 10,000 requests lands within ±1.5 points", "–", NotMeasured(m, "g"));
+        }
+
+        if (m.Kill is { } kill)
+        {
+            report.Row("a replica killed under load: zero failed requests once the first detection has happened",
+                kill.AfterDetection is { } after ? after.ToString(CultureInfo.InvariantCulture) : "no detection logged",
+                kill.AfterDetection is { } a ? Verdict(a == 0, $"{a} failed after the detection") : "missed: the gateway never logged the replica out");
+            // A handful: at concurrency 16 over two replicas, about 8 calls can be in flight on the killed one.
+            report.Row("… and at most a handful before it (≤ 8: the calls in flight on the killed replica at concurrency 16)",
+                kill.BeforeDetection.ToString(CultureInfo.InvariantCulture),
+                Verdict(kill.BeforeDetection <= 8, $"{kill.BeforeDetection} failed before the detection"));
+        }
+        else
+        {
+            report.Row("a replica killed under load: zero failed requests after the first detection, a handful before", "–", NotMeasured(m, "i"));
+        }
+
+        if (m.ShadowP50.TryGetValue(4, out var shadow) && shadow.Without > 0)
+        {
+            var ratio = shadow.With / shadow.Without;
+            report.Row("a shadow at 100 % adds ≤ 10 % to the caller's p50 (concurrency 4)",
+                $"{MarkdownReport.Ms(shadow.With)} vs {MarkdownReport.Ms(shadow.Without)} ms = {Signed(ratio - 1)}",
+                Verdict(ratio <= 1.10 && shadow.Errors == 0, shadow.Errors > 0 ? $"{shadow.Errors} calls failed" : Signed(ratio - 1)));
+        }
+        else
+        {
+            report.Row("a shadow at 100 % adds ≤ 10 % to the caller's p50", "–", NotMeasured(m, "h"));
+        }
+        if (m.ShadowOpenLoop is { } open && open.Without > 0)
+        {
+            var ratio = open.With / open.Without;
+            report.Row("a shadow at 100 % adds ≤ 10 % to the caller's p50 (fixed rate of 2,000 calls/s)",
+                $"{MarkdownReport.Ms(open.With)} vs {MarkdownReport.Ms(open.Without)} ms = {Signed(ratio - 1)}",
+                Verdict(ratio <= 1.10 && open.Errors == 0, open.Errors > 0 ? $"{open.Errors} calls failed" : Signed(ratio - 1)));
+        }
+    }
+
+    private static string Signed(double fraction) => (fraction >= 0 ? "+" : "") + MarkdownReport.Pct(fraction);
 
     private static string Verdict(bool met, string miss) => met ? "met" : "missed: " + miss;
 

@@ -340,7 +340,21 @@ public sealed class GatewaySecurityTests(SecuredGatewayFixture fixture) : IClass
 
     private static async Task<byte[]> ReadSharedAsync(string path)
     {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        // SQLite removes the -wal/-shm files when its last connection closes, possibly between listing and reading.
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+        await using var _ = stream;
         using var memory = new MemoryStream();
         await stream.CopyToAsync(memory);
         return memory.ToArray();
