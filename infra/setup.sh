@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian 12 machine needs before the mesh builds and runs: Debian packages
-# (RabbitMQ, curl, Python gRPC, PostgreSQL, Node.js), the S3 test server (s3rver from npm) and a Release build
-# of the solution. Idempotent: a second run only rebuilds.
+# (RabbitMQ, curl, Python gRPC, PostgreSQL, Node.js), the S3 test server (s3rver from npm), the Node.js client's
+# packages (@grpc/grpc-js from npm) and a Release build of the solution. Idempotent: a second run only rebuilds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -30,6 +30,12 @@ if ! command -v dotnet >/dev/null; then
 fi
 
 infra/s3.sh install
+
+# The Node.js client example (tests/clients/node) and its end-to-end test: its pinned packages, once.
+if [ ! -d tests/clients/node/node_modules ]; then
+  echo "[setup] installing the Node.js client's packages (npm ci in tests/clients/node)"
+  (cd tests/clients/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 
 echo "[setup] building MaaS.Mesh (Release)"
 dotnet build MaaS.Mesh.sln -c Release -nologo -v quiet -clp:ErrorsOnly

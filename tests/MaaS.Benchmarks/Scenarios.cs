@@ -38,7 +38,7 @@ public sealed class Scenarios(BenchmarkOptions options, BenchMesh mesh, Markdown
     public async Task GatewayAsync()
     {
         report.Section("b. Seed model through the gateway",
-            "The same requests sent to the gateway's gRPC port; the gateway resolves the empty version to the newest one ready and forwards to the replica.");
+            "The same requests sent to the gateway's gRPC port with an API key (`authorization: Bearer`, checked on every call); the gateway resolves the empty version to the newest one ready and forwards to the replica.");
         if (!await EnsureSeedAsync("b")) return;
         // The gateway learns what the replica serves by polling its RepositoryIndex.
         var gateway = new GRPCInferenceService.GRPCInferenceServiceClient(mesh.GatewayChannel!);
@@ -48,7 +48,7 @@ public sealed class Scenarios(BenchmarkOptions options, BenchMesh mesh, Markdown
         {
             try
             {
-                if ((await gateway.ModelReadyAsync(new ModelReadyRequest { Name = Seed })).Ready) break;
+                if ((await gateway.ModelReadyAsync(new ModelReadyRequest { Name = Seed }, mesh.GatewayKeyHeaders)).Ready) break;
             }
             catch (RpcException ex)
             {
@@ -62,7 +62,8 @@ public sealed class Scenarios(BenchmarkOptions options, BenchMesh mesh, Markdown
             await Task.Delay(100);
         }
         var request = BenchModels.Infer(Seed, "", 1, 1, _ => SeedX);
-        await SweepAsync(mesh.GatewayGrpc, measured.ThroughGateway, channel => new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request).ResponseAsync,
+        var keyHeaders = mesh.GatewayKeyHeaders;
+        await SweepAsync(mesh.GatewayGrpc, measured.ThroughGateway, channel => new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request, keyHeaders).ResponseAsync,
             [mesh.Gateway!, mesh.Replica], measured.GatewayCpu);
     }
 

@@ -34,6 +34,9 @@ public sealed class BenchMesh : IAsyncDisposable
     /// <summary>A channel to the gateway for control calls; null without a gateway.</summary>
     public GrpcChannel? GatewayChannel { get; private set; }
 
+    /// <summary>The `authorization` header with the key the gateway created (calls through the gateway carry it).</summary>
+    public Grpc.Core.Metadata GatewayKeyHeaders { get; private set; } = [];
+
     /// <summary>Replica Prometheus port.</summary>
     public int ReplicaMetricsPort { get; private set; }
 
@@ -93,17 +96,20 @@ public sealed class BenchMesh : IAsyncDisposable
                     $"--Gateway:Replicas:0:GrpcAddress=http://127.0.0.1:{rGrpc}",
                     $"--Gateway:Replicas:0:RestAddress=http://127.0.0.1:{rHttp}",
                     "--Gateway:PollIntervalMs=250",
-                    // Standalone: no RabbitMQ for deployment events, and no API keys (the benchmark measures forwarding).
+                    // Standalone: no RabbitMQ for deployment events. Keys stay on, as in the product: every call
+                    // carries the admin key the gateway creates, so the key check is part of what is measured.
                     "--Bus:Transport=InMemory",
-                    "--Gateway:Auth:Enabled=false",
-                    // No broker in this tool: deployment events would only add reconnect noise.
-                    "--Bus:Transport=InMemory",
+                    $"--Gateway:Auth:AdminKeyFile={Path.Combine(work, "gateway-admin.key")}",
                     $"--Mesh:GrpcPort={gGrpc}",
                     $"--Mesh:HttpPort={gHttp}",
                     $"--Mesh:DataDirectory={Path.Combine(work, "gateway")}",
                     "--Logging:LogLevel:Default=Warning",
                 ], gHttp, work, Service);
                 mesh._started.Add(mesh.Gateway);
+            mesh.GatewayKeyHeaders = new Grpc.Core.Metadata
+            {
+                { "authorization", "Bearer " + File.ReadLines(Path.Combine(work, "gateway-admin.key")).First().Trim() },
+            };
             mesh.GatewayChannel = Channel(mesh.GatewayGrpc);
             }
             return mesh;
