@@ -1,14 +1,4 @@
-using MaaS.Cli;
-using MaaS.Cli.Walkthrough;
+using MaaS.Cli.Framework;
 
-var options = CliOptions.Parse(args);
-if (options is null)
-{
-    Console.Error.WriteLine(CliOptions.Usage);
-    return 2;
-}
-return options.Command switch
-{
-    "walkthrough" => await new WalkthroughRunner(options, Console.Out).RunAsync(),
-    _ => 2,
-};
+// The `maas` command line: the tree of commands is in Framework/MaasCli.cs, each noun's commands in Commands/.
+return await MaasCli.RunAsync(args, CliHost.FromProcess());
