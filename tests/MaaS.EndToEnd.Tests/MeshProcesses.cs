@@ -32,6 +32,9 @@ public class MeshProcesses : IAsyncLifetime
     /// <summary>Gateway gRPC address.</summary>
     public Uri GatewayGrpc { get; private set; } = null!;
 
+    /// <summary>The gateway's Prometheus endpoint (set by the whole-mesh fixture).</summary>
+    public Uri? GatewayMetrics { get; private set; }
+
     /// <summary>Gateway REST address.</summary>
     public Uri GatewayRest { get; private set; } = null!;
 
@@ -48,10 +51,16 @@ public class MeshProcesses : IAsyncLifetime
     public Grpc.Core.CallInvoker WithAdminKey(Grpc.Net.Client.GrpcChannel channel)
     {
         var key = AdminKey;
+        // A copy: the caller's own Metadata may be reused for several calls and must not collect keys.
         return Grpc.Core.Interceptors.CallInvokerExtensions.Intercept(channel.CreateCallInvoker(), metadata =>
         {
-            metadata.Add("authorization", $"Bearer {key}");
-            return metadata;
+            var headers = new Grpc.Core.Metadata();
+            foreach (var entry in metadata)
+            {
+                headers.Add(entry);
+            }
+            headers.Add("authorization", $"Bearer {key}");
+            return headers;
         });
     }
 
@@ -95,7 +104,7 @@ public class MeshProcesses : IAsyncLifetime
     protected virtual Task StartServicesAsync(int amqp)
     {
         int registry = FreePort(), trainer = FreePort(), updater = FreePort();
-        int aGrpc = FreePort(), aRest = FreePort(), bGrpc = FreePort(), bRest = FreePort(), gGrpc = FreePort(), gRest = FreePort();
+        int aGrpc = FreePort(), aRest = FreePort(), bGrpc = FreePort(), bRest = FreePort(), gGrpc = FreePort(), gRest = FreePort(), gMetrics = FreePort();
         string[] common =
         [
             $"--Bus:Port={amqp}",
@@ -112,12 +121,16 @@ public class MeshProcesses : IAsyncLifetime
         [
             .. common,
             $"--Gateway:Auth:AdminKeyFile={AdminKeyFile}",
+            $"--Mesh:MetricsPort={gMetrics}",
+            // Deployment changes must reach the routing table well within the tests' patience.
+            "--Gateway:PollIntervalMs=250",
             "--Gateway:Replicas:0:Name=inference-a", "--Gateway:Replicas:0:Pool=default",
             $"--Gateway:Replicas:0:GrpcAddress=http://127.0.0.1:{aGrpc}", $"--Gateway:Replicas:0:RestAddress=http://127.0.0.1:{aRest}",
             "--Gateway:Replicas:1:Name=inference-b", "--Gateway:Replicas:1:Pool=default",
             $"--Gateway:Replicas:1:GrpcAddress=http://127.0.0.1:{bGrpc}", $"--Gateway:Replicas:1:RestAddress=http://127.0.0.1:{bRest}",
         ]);
         GatewayGrpc = new Uri($"http://127.0.0.1:{gGrpc}");
+        GatewayMetrics = new Uri($"http://127.0.0.1:{gMetrics}/metrics");
         ReplicaGrpc = new Uri($"http://127.0.0.1:{aGrpc}");
         ReplicaRest = new Uri($"http://127.0.0.1:{aRest}");
         GatewayRest = new Uri($"http://127.0.0.1:{gRest}");
