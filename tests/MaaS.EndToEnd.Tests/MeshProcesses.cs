@@ -201,10 +201,17 @@ public class MeshProcesses : IAsyncLifetime
             $"--Mesh:HttpPort={httpPort}",
             $"--Mesh:DataDirectory={Path.Combine(WorkDirectory, "data", name)}",
             .. args,
+            .. ExtraArgs(name),
         ];
         var dll = FindDll(projectDirectory, Path.GetFileName(projectDirectory));
         processes.Add(ServiceProcess.Start(name, dll, all, grpcPort, logs, Service with { WorkingDirectory = Root }));
     }
+
+    /// <summary>
+    /// Settings a fixture adds to one service (by its name: registry, trainer, updater, inference-a,
+    /// inference-b, gateway), after the defaults, so they win; e.g. short intervals for a scenario.
+    /// </summary>
+    protected virtual IEnumerable<string> ExtraArgs(string service) => [];
 
     private string FindDll(string projectDirectory, string assembly) =>
         RepoPaths.BuiltDll(Root, projectDirectory, assembly, Configuration)
