@@ -65,18 +65,18 @@ public static class InferenceExtensions
     public static IBusRegistrationConfigurator AddInferenceConsumers(this IBusRegistrationConfigurator bus, IConfiguration configuration)
     {
         var instance = QueueSafe(InferenceOptions.ResolveReplicaId(configuration));
-        bus.AddConsumer<ModelVersionRegisteredConsumer>().Endpoint(e =>
-        {
-            e.InstanceId = instance;
-            e.Temporary = true;
-        });
-        bus.AddConsumer<AliasMovedConsumer>().Endpoint(e =>
-        {
-            e.InstanceId = instance;
-            e.Temporary = true;
-        });
+        AddTemporary<ModelVersionRegisteredConsumer>(bus, instance);
+        AddTemporary<AliasMovedConsumer>(bus, instance);
+        AddTemporary<DeploymentChangedConsumer>(bus, instance);
         return bus;
     }
+
+    private static void AddTemporary<TConsumer>(IBusRegistrationConfigurator bus, string instance)
+        where TConsumer : class, IConsumer => bus.AddConsumer<TConsumer>().Endpoint(e =>
+        {
+            e.InstanceId = instance;
+            e.Temporary = true;
+        });
 
     /// <summary>A replica id reduced to what a queue name takes everywhere: lower-case letters, digits and '-' (MassTransit adds the separator).</summary>
     internal static string QueueSafe(string replicaId)

@@ -4,7 +4,7 @@ namespace MaaS.ServiceDefaults;
 
 /// <summary>
 /// The gRPC statuses a caller can act on, each with a sentence naming the field and the rule.
-/// Internal is never thrown on purpose: it means a bug.
+/// Internal is thrown on purpose only by <see cref="ModelFailed"/>; anywhere else it means a bug.
 /// </summary>
 public static class MeshErrors
 {
@@ -22,6 +22,12 @@ public static class MeshErrors
 
     /// <summary>A size or count limit.</summary>
     public static RpcException ResourceExhausted(string sentence) => new(new Status(StatusCode.ResourceExhausted, sentence));
+
+    /// <summary>
+    /// A served model failed while running inputs that passed validation: a fault of that model version,
+    /// not of the request (Internal, so that rollouts count it against the version and roll it back).
+    /// </summary>
+    public static RpcException ModelFailed(string sentence) => new(new Status(StatusCode.Internal, sentence));
 
     /// <summary>A dependency cannot be reached now; retrying may work.</summary>
     public static RpcException Unavailable(string sentence) => new(new Status(StatusCode.Unavailable, sentence));

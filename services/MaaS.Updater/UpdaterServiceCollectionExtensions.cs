@@ -9,6 +9,7 @@ using MaaS.Updater.Registry;
 using MaaS.Updater.Retraining;
 using MaaS.Updater.Rollout;
 using MaaS.Updater.Storage;
+using MaaS.Updater.Telemetry;
 using MaaS.Updater.Triggers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -48,6 +49,7 @@ public static class UpdaterServiceCollectionExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TriggerLoop>());
         builder.Services.AddDriftDetection();
         builder.Services.AddRollouts();
+        builder.Services.AddUpdaterTelemetry();
         return builder;
     }
 }

@@ -250,6 +250,20 @@ public sealed class RepositoryLoadTests : IAsyncLifetime
         Assert.Equal([3f], (await Host.Client.ModelInferAsync(InferenceHost.LinearRequest("lin", "", 1f))).Outputs[0].Contents.Fp32Contents);
     }
 
+    [Fact]
+    public async Task ModelInfer_ModelFailsWhileRunningValidInputs_InternalNamingModelAndVersion()
+    {
+        await Host.Client.RepositoryModelLoadAsync(Load("broken", null, (1, TestModels.FailsBeyondOneRow())));
+        var twoRows = InferenceHost.LinearRequest("broken", "", 1f, 2f);
+
+        var oneRow = await Host.Client.ModelInferAsync(InferenceHost.LinearRequest("broken", "", 3f));
+        var error = await Assert.ThrowsAsync<RpcException>(() => Host.Client.ModelInferAsync(twoRows).ResponseAsync);
+
+        Assert.Equal(3f, oneRow.Outputs[0].Contents.Fp32Contents[0]);
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.StartsWith("Model 'broken' version 1 failed while running:", error.Status.Detail);
+    }
+
     private static RepositoryModelLoadRequest Load(string model, string? config = null, params (long Version, byte[] Onnx)[] files)
     {
         var request = new RepositoryModelLoadRequest { ModelName = model };

@@ -110,6 +110,20 @@ internal static class TestModels
         return ModelBytes(graph);
     }
 
+    /// <summary>
+    /// "input" FP32 [batch,1] → Reshape to a fixed [1,1] → "output": loads and warms up on one row, and
+    /// fails inside ONNX Runtime for any call of two rows or more (a broken model, not a bad request).
+    /// </summary>
+    public static byte[] FailsBeyondOneRow()
+    {
+        var graph = new GraphProto { Name = "fails-beyond-one-row" };
+        graph.Input.Add(Value("input", Float, "batch", 1));
+        graph.Output.Add(Value("output", Float, "batch", 1));
+        graph.Initializer.Add(new TensorProto { Name = "shape", DataType = Int64, Dims = { 2 }, Int64Data = { 1, 1 } });
+        graph.Node.Add(new NodeProto { OpType = "Reshape", Input = { "input", "shape" }, Output = { "output" } });
+        return ModelBytes(graph);
+    }
+
     /// <summary>A graph with an operator ONNX Runtime does not know: the session cannot be created.</summary>
     public static byte[] UnknownOperator()
     {

@@ -28,6 +28,9 @@ public sealed class TrafficAggregator
 
     private readonly ConcurrentDictionary<(string Model, long Version), Cell> cells = new();
 
+    // When the last window ended (0 = never): where the window of a version first seen since then begins.
+    private long lastTakeTicks;
+
     /// <summary>Records one answered call of a routed model version.</summary>
     public void Record(string model, long version, bool failed, double latencyMs)
     {
@@ -66,7 +69,10 @@ public sealed class TrafficAggregator
             if (errors > requests) Interlocked.Add(ref cell.Errors, errors - requests);
             if (shadowErrors > shadowRequests) Interlocked.Add(ref cell.ShadowErrors, shadowErrors - shadowRequests);
 
-            var start = new DateTimeOffset(Interlocked.Exchange(ref cell.WindowStartTicks, now.UtcTicks), TimeSpan.Zero);
+            // A cell born since the last take began its window then (the very first take has no earlier point: an empty span).
+            var startTicks = Interlocked.Exchange(ref cell.WindowStartTicks, now.UtcTicks);
+            var start = new DateTimeOffset(startTicks > 0 ? startTicks : lastTakeTicks > 0 ? lastTakeTicks : now.UtcTicks, TimeSpan.Zero);
+            if (cell.LastTrafficTicks == 0) cell.LastTrafficTicks = now.UtcTicks;
             if (requests > 0 || shadowRequests > 0)
             {
                 cell.LastTrafficTicks = now.UtcTicks;
@@ -79,6 +85,7 @@ public sealed class TrafficAggregator
                 cells.TryRemove(new KeyValuePair<(string, long), Cell>(key, cell));
             }
         }
+        lastTakeTicks = now.UtcTicks;
         return windows;
     }
 
@@ -114,7 +121,8 @@ public sealed class TrafficAggregator
         public long ShadowRequests;
         public long ShadowErrors;
         public readonly long[] Buckets = new long[Bounds.Length + 1];
-        public long WindowStartTicks = DateTimeOffset.UtcNow.UtcTicks;
-        public long LastTrafficTicks = DateTimeOffset.UtcNow.UtcTicks;
+        // 0 until the first take that sees the cell.
+        public long WindowStartTicks;
+        public long LastTrafficTicks;
     }
 }

@@ -17,6 +17,9 @@ public sealed partial class TrafficPublisher(
     // A version without traffic for this long loses its cell (it comes back with its next call).
     private static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(5);
 
+    // A publish that takes longer means the broker is away: the window is dropped.
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(5);
+
     private readonly string source = options.Value.Source.Length > 0 ? options.Value.Source : $"{Environment.MachineName}/{Environment.ProcessId}";
 
     private bool failing;
@@ -27,13 +30,15 @@ public sealed partial class TrafficPublisher(
         if (!options.Value.Enabled) return;
         var bus = services.GetRequiredService<IBus>();
         var interval = TimeSpan.FromMilliseconds(options.Value.IntervalMilliseconds);
+        // A busy machine can take longer than a short interval to publish; what accrues meanwhile goes in the next window.
+        var timeout = interval > PublishTimeout ? interval : PublishTimeout;
         using var timer = new PeriodicTimer(interval, clock);
         TrafficRecorder.PublisherStarted();
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await PublishAsync((message, ct) => bus.Publish(message, ct), interval, stoppingToken);
+                await PublishAsync((message, ct) => bus.Publish(message, ct), timeout, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

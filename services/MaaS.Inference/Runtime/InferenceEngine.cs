@@ -227,7 +227,8 @@ public sealed class InferenceEngine(ModelRepository repository, InputSampler? sa
 
     /// <summary>
     /// Runs the session once. A call already cancelled does not run at all; one cancelled while running is
-    /// terminated. Errors ONNX Runtime raises about the inputs are InvalidArgument.
+    /// terminated. Errors ONNX Runtime raises about the inputs are InvalidArgument; any other run failure is
+    /// the model's (Internal via MeshErrors.ModelFailed).
     /// </summary>
     public static IDisposableReadOnlyCollection<OrtValue> Run(LoadedModel model, InputTensors inputs, IReadOnlyCollection<string> outputNames, CancellationToken cancellationToken)
     {
@@ -243,14 +244,22 @@ public sealed class InferenceEngine(ModelRepository repository, InputSampler? sa
         {
             throw new OperationCanceledException(cancellationToken);
         }
+        catch (OnnxRuntimeException ex) when (ex.Message.Contains("[ErrorCode:InvalidArgument]", StringComparison.Ordinal))
+        {
+            // Validation covers what the signature states; what ONNX Runtime still refuses as an argument
+            // (e.g. two inputs whose dynamic dimensions disagree inside the graph) is the inputs' doing.
+            throw MeshErrors.InvalidArgument(
+                $"Model '{model.Model}' version {model.Version} could not run on these inputs: {FirstLine(ex)}");
+        }
         catch (OnnxRuntimeException ex)
         {
-            // Validation covers what the signature states; what is left (e.g. two inputs whose dynamic
-            // dimensions disagree inside the graph) is still the inputs' doing, not a server fault.
-            throw MeshErrors.InvalidArgument(
-                $"Model '{model.Model}' version {model.Version} could not run on these inputs: {ex.Message.Split('\n', 2)[0].Trim()}");
+            // Any other failure while running valid inputs (a node that cannot compute) is the model's fault.
+            throw MeshErrors.ModelFailed(
+                $"Model '{model.Model}' version {model.Version} failed while running: {FirstLine(ex)}");
         }
     }
+
+    private static string FirstLine(OnnxRuntimeException ex) => ex.Message.Split('\n', 2)[0].Trim();
 
     /// <summary>
     /// Copies elements [<paramref name="firstElement"/>, +<paramref name="elements"/>) of an output tensor

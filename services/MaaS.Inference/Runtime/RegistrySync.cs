@@ -10,7 +10,8 @@ using Microsoft.Extensions.Options;
 namespace MaaS.Inference.Runtime;
 
 /// <summary>
-/// Keeps the repository in step with the registry: for each model, the version behind <c>production</c>
+/// Keeps the repository in step with the registry: for each model, the version behind <c>production</c>,
+/// the versions its deployment sends traffic to on this replica's pool (and its shadow version),
 /// plus the newest <see cref="InferenceOptions.MaxVersionsPerModel"/> ready versions. Runs at start, every
 /// <see cref="InferenceOptions.ResyncSeconds"/>, and at once when an event asks. New versions are loaded
 /// and warm before old ones are retired; a registry that cannot be reached changes nothing.
@@ -301,6 +302,23 @@ public sealed partial class RegistrySync(
             }
         }
 
+        // Every version the model's deployment names (entries of this replica's pool, and the shadow) is held too, so a
+        // canary or shadow version is loaded before the gateway sends it traffic (it skips versions no replica has ready).
+        var deployed = await DeployedVersionsAsync(client, model.Name, cancellationToken);
+        if (deployed is null)
+        {
+            // Unknown which versions are deployed: retire nothing this time.
+            interrupted = true;
+        }
+        foreach (var version in versions.Where(v => deployed?.Contains(v.Version) == true && !keep.Contains(v.Version)))
+        {
+            switch (await EnsureLoadedAsync(client, version, config.Batching, cancellationToken))
+            {
+                case LoadOutcome.Ready: keep.Add(version.Version); break;
+                case LoadOutcome.Interrupted: interrupted = true; break;
+            }
+        }
+
         // Production becomes the default only now, once its version is loaded: until then the former default keeps answering.
         repository.SetModelState(model.Name, production);
 
@@ -411,6 +429,37 @@ public sealed partial class RegistrySync(
         return buffer.Capacity == buffer.Length ? buffer.GetBuffer() : buffer.ToArray();
     }
 
+    /// <summary>
+    /// The versions the model's deployment names for this replica: entries of its pool and the shadow target. Empty when
+    /// the model has no deployment or the registry keeps none (Unimplemented/NotFound); null when the registry did not answer.
+    /// </summary>
+    private async Task<HashSet<long>?> DeployedVersionsAsync(RegistryService.RegistryServiceClient client, string model, CancellationToken cancellationToken)
+    {
+        Deployment deployment;
+        try
+        {
+            deployment = (await client.GetDeploymentAsync(new GetDeploymentRequest { ModelName = model },
+                deadline: DateTime.UtcNow + ListDeadline, cancellationToken: cancellationToken)).Deployment;
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unimplemented or StatusCode.NotFound)
+        {
+            return [];
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogDeploymentFailed(logger, model, ex.StatusCode, ex.Status.Detail);
+            return null;
+        }
+        var pool = options.Value.Pool;
+        var versions = new HashSet<long>();
+        foreach (var entry in deployment?.Entries ?? [])
+        {
+            if (entry.Weight > 0 && (entry.Pool.Length == 0 || string.Equals(entry.Pool, pool, StringComparison.Ordinal))) versions.Add(entry.Version);
+        }
+        if (deployment?.Shadow is { Percent: > 0 } shadow) versions.Add(shadow.Version);
+        return versions;
+    }
+
     private static long ProductionOf(Model model) =>
         model.Aliases.TryGetValue(ProductionAlias, out var v) ? v : 0;
 
@@ -425,6 +474,9 @@ public sealed partial class RegistrySync(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Listing the versions of model {Model} failed ({Status}: {Detail}); its loaded versions keep serving")]
     private static partial void LogListVersionsFailed(ILogger logger, string model, StatusCode status, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the deployment of model {Model} failed ({Status}: {Detail}); its loaded versions keep serving")]
+    private static partial void LogDeploymentFailed(ILogger logger, string model, StatusCode status, string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "First registry sync done ({Models} models); the replica is ready")]
     private static partial void LogFirstSync(ILogger logger, int models);

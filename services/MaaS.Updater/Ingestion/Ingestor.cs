@@ -67,6 +67,7 @@ public sealed partial class Ingestor(UpdaterStore store, IRegistryGateway regist
         report.RowsSinceTraining = store.RecordBatch(model, keyed, dataset?.Version ?? 0, ingested,
             Note(report, labelled, feedback, known.Label, correlation), feedback);
         LogIngested(logger, model, report.RowsIn, report.RowsKept, report.RowsSinceTraining, labelled, feedback);
+        Telemetry.UpdaterMetrics.Ingested(model, report);
 
         if (!labelled)
         {

@@ -79,7 +79,8 @@ public sealed class TrafficFlowTests : IAsyncLifetime
         var until = DateTime.UtcNow.AddSeconds(30);
         while (Sum(1, w => w.Requests) < 20 || Sum(2, w => w.Requests) < 5)
         {
-            Assert.True(DateTime.UtcNow < until, "The gateway did not publish the windows within 30 s.");
+            Assert.True(DateTime.UtcNow < until,
+                $"Within 30 s the gateway published {Sum(1, w => w.Requests)} of 20 calls of version 1 and {Sum(2, w => w.Requests)} of 5 of version 2.");
             await Task.Delay(50);
         }
 
