@@ -13,6 +13,8 @@ using MaaS.ServiceDefaults.Data;
 using MaaS.Trainer.V1;
 using MaaS.Updater.V1;
 
+using V1Rollout = MaaS.Updater.V1.Rollout;
+
 namespace MaaS.Cli.Walkthrough;
 
 /// <summary>
@@ -75,9 +77,12 @@ public sealed class WalkthroughRunner(CliOptions options, TextWriter output)
             {
                 // The world changed (y = 3x + 1 now): train on the 80 newest rows only, not on the old world's data too.
                 ModelName = Model, RetrainAfterRows = 100, HoldoutFraction = 0.2, MinImprovement = 0, TrainingWindowRows = 80,
+                // A challenger that passes the gate reaches production through a canary: half the traffic, then all of it,
+                // each step held a second and rolled back at once if its error rate rises by more than 5 points.
+                Rollout = new RolloutPlan { CanarySteps = { 50, 100 }, BakeSeconds = 1, AutoAdvance = true, MaxErrorRateIncrease = 0.05 },
             },
             }, cancellationToken: ct);
-            Say("update policy: retrain after 100 new rows, hold out 20 %, challenger must lower MSE");
+            Say("update policy: retrain after 100 new rows, hold out 20 %, challenger must lower MSE, canary 50 % → 100 % (1 s each)");
 
             Step(4, "call the model through the gateway: x = 0, 1, 2, 3");
             var first = await WaitForVersionAsync(inference, "", job.RegisteredVersion, ct);
@@ -90,11 +95,18 @@ public sealed class WalkthroughRunner(CliOptions options, TextWriter output)
             Say($"kept {report.RowsKept} of {report.RowsIn} rows (dropped: {string.Join(", ", report.RowsDropped.Select(d => $"{d.Key} {d.Value}"))}), " +
                 $"dataset {report.DatasetName} v{report.DatasetVersion}; retraining triggered: {report.RetrainTriggered}");
 
-            Step(6, "the updater retrains by itself, gates the challenger and promotes it");
+            Step(6, "the updater retrains by itself, gates the challenger and rolls it out through a canary");
             var decision = await WaitForDecisionAsync(updater, ct);
             Say($"challenger v{decision.ChallengerVersion} mse {decision.ChallengerScore:F4} vs champion v{decision.ChampionVersion} mse {decision.ChampionScore:F4}: " +
-                $"{(decision.Promoted ? "promoted" : "kept out")} — {decision.Reason}");
-            if (!decision.Promoted) throw new WalkthroughFailed("the challenger was not promoted");
+                $"{(decision.Promoted ? "passed the gate" : "kept out")} — {decision.Reason}");
+            if (!decision.Promoted) throw new WalkthroughFailed("the challenger did not pass the gate");
+            var rollout = await WaitForRolloutAsync(updater, decision.ChallengerVersion, ct);
+            foreach (var entry in (await updater.ExplainModelAsync(new ExplainModelRequest { ModelName = Model }, cancellationToken: ct)).Entries
+                .Where(e => e.Kind is "rollout_step" or "rollout_completed" or "rolled_back"))
+            {
+                Say($"rollout: {entry.Summary}");
+            }
+            if (rollout.State != "completed") throw new WalkthroughFailed($"the rollout ended {rollout.State}: {rollout.Reason}");
 
             Step(7, "the same calls now answer from the new version; version 1 still answers when pinned");
             var latest = await WaitForVersionAsync(inference, "", decision.ChallengerVersion, ct);
@@ -111,6 +123,27 @@ public sealed class WalkthroughRunner(CliOptions options, TextWriter output)
         {
             output.WriteLine($"walkthrough FAILED: {ex.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>Waits until the rollout of <paramref name="version"/> has ended (completed, rolled back or aborted).</summary>
+    private static async Task<V1Rollout> WaitForRolloutAsync(UpdaterService.UpdaterServiceClient updater, long version, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                var rollout = (await updater.GetRolloutAsync(new GetRolloutRequest { ModelName = Model }, cancellationToken: ct)).Rollout;
+                if (rollout.ChallengerVersion == version && rollout.State is "completed" or "rolled_back" or "aborted")
+                {
+                    return rollout;
+                }
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+                // The rollout has not started yet.
+            }
+            await Task.Delay(250, ct);
         }
     }
 
