@@ -5,6 +5,7 @@ using MaaS.Registry.Storage.Data;
 using MaaS.Registry.Storage.Postgres;
 using MaaS.Registry.Storage.S3;
 using MaaS.Registry.Storage.Sqlite;
+using MaaS.Registry.Telemetry;
 using MaaS.Registry.Validation;
 using MaaS.ServiceDefaults;
 using MaaS.ServiceDefaults.Outbox;
@@ -55,6 +56,7 @@ public static class RegistryServiceCollectionExtensions
         builder.Services.AddHostedService<RegistryStorageInitializer>();
         builder.Services.AddOutbox();
         builder.AddMarket();
+        builder.Services.AddRegistryTelemetry();
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Grpc.Net.ClientFactory;
+using MaaS.ServiceDefaults.Telemetry;
 using MassTransit;
 using Prometheus;
 using Microsoft.AspNetCore.Builder;
@@ -21,7 +22,8 @@ public static class MeshHostingExtensions
 
     /// <summary>
     /// Kestrel endpoints (gRPC as HTTP/2-only, since cleartext Http1AndHttp2 silently means HTTP/1.1;
-    /// REST as HTTP/1.1), single-line logs, gRPC with the error interceptor, and health checks.
+    /// REST as HTTP/1.1), single-line (or JSON) logs with trace ids, tracing when configured (Telemetry section),
+    /// gRPC with the error interceptor, health checks and server reflection.
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
@@ -52,20 +54,8 @@ public static class MeshHostingExtensions
             }
         });
 
-        builder.Logging.ClearProviders();
-        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
-        {
-            builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
-        }
-        else
-        {
-            builder.Logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
-                o.IncludeScopes = true;
-            });
-        }
+        builder.AddMeshLogging();
+        builder.AddMeshTracing();
 
         builder.Services.AddSingleton<ErrorInterceptor>();
         builder.Services.AddGrpc(o =>
@@ -75,6 +65,7 @@ public static class MeshHostingExtensions
             o.MaxSendMessageSize = MaxMessageBytes;
         });
         builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcReflection();
         return builder;
     }
 
@@ -135,7 +126,7 @@ public static class MeshHostingExtensions
     }
 
     /// <summary>
-    /// gRPC health (grpc.health.v1), maas.diagnostics.v1 (the transport ceiling), <c>/healthz</c>
+    /// gRPC health (grpc.health.v1), server reflection (grpc.reflection), maas.diagnostics.v1 (the transport ceiling), <c>/healthz</c>
     /// (every check, including the bus: 200 only when the service can do its work), <c>/livez</c>
     /// (the process answers) and, when <c>Mesh:MetricsPort</c> is set, Prometheus <c>/metrics</c>
     /// on that port only.
@@ -144,6 +135,8 @@ public static class MeshHostingExtensions
     {
         app.MapGrpcHealthChecksService();
         app.MapGrpcService<DiagnosticsGrpcService>();
+        // Lets grpcurl list and call every service without the .proto files.
+        app.MapGrpcReflectionService();
         app.MapHealthChecks("/healthz");
         app.MapGet("/livez", () => Results.Text("live"));
         var host = app.Services.GetRequiredService<IOptions<MeshHostOptions>>().Value;

@@ -99,6 +99,7 @@ public sealed partial class RegistryOperations(
         var version = await committer.CommitAsync(upload, (blob, ct) => models.InsertVersionAsync(manifest, blob, ct));
         outbox.Notify();
         LogVersionRegistered(logger, version.ModelName, version.Version, version.ArtifactDigest, version.ArtifactSize);
+        Telemetry.RegistryMetrics.VersionRegistered(version.ModelName);
         return version;
     }
 
@@ -151,6 +152,7 @@ public sealed partial class RegistryOperations(
         {
             outbox.Notify();
             LogAliasMoved(logger, request.ModelName, request.Alias, change.PreviousVersion, request.Version, request.Actor, request.Reason);
+            Telemetry.RegistryMetrics.AliasMoved(request.ModelName, request.Alias);
         }
         return new SetAliasResponse
         {
@@ -183,6 +185,7 @@ public sealed partial class RegistryOperations(
         var change = await models.RollbackAsync(request.ModelName, alias, request.Actor, request.Reason, cancellationToken);
         outbox.Notify();
         LogRolledBack(logger, request.ModelName, alias, change.PreviousVersion, change.Version, request.Actor, request.Reason);
+        Telemetry.RegistryMetrics.AliasMoved(request.ModelName, alias);
         return new RollbackResponse
         {
             ModelName = request.ModelName,
@@ -204,6 +207,7 @@ public sealed partial class RegistryOperations(
         if (changed)
         {
             outbox.Notify();
+            Telemetry.RegistryMetrics.DeploymentChanged(deployment.ModelName);
             LogDeploymentChanged(logger, deployment.ModelName, deployment.Revision,
                 string.Join(", ", deployment.Entries.Select(e => $"v{e.Version}@{e.Pool}:{e.Weight}%")),
                 deployment.Shadow is null ? "none" : $"v{deployment.Shadow.Version}:{deployment.Shadow.Percent}%", request.Actor);

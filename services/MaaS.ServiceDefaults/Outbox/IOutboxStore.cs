@@ -36,6 +36,8 @@ public static class OutboxMessages
         {
             throw new ArgumentException($"{type.FullName} is not a MaaS.Contracts message type the outbox can publish.", nameof(message));
         }
+        // Written inside the call that caused it: the dispatcher publishes it later in this call's trace.
+        Telemetry.CorrelationTraces.Remember(message);
         return (type.FullName!, JsonSerializer.Serialize(message, type));
     }
 

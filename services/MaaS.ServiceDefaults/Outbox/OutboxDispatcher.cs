@@ -82,6 +82,8 @@ public sealed partial class OutboxDispatcher(
             if (type is not null)
             {
                 var message = JsonSerializer.Deserialize(row.Payload, type)!;
+                // Published in the trace of the call that wrote it (by correlation id); null when tracing is off.
+                using var span = Telemetry.CorrelationTraces.StartActivity($"outbox {type.Name}", (message as MaaS.Contracts.MeshMessage)?.CorrelationId ?? "");
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 // An unreachable broker makes Publish wait; bound it so the loop can log and back off.
                 timeout.CancelAfter(PublishTimeout);

@@ -43,6 +43,7 @@ public sealed class JobStore(TrainerDatabase database, JobEvents events)
             var after = events.Write(connection, tx, jobEvents);
             tx.Commit();
             after();
+            Telemetry.TrainerMetrics.Changed(null, job);
             return true;
         }
     }
@@ -92,6 +93,7 @@ public sealed class JobStore(TrainerDatabase database, JobEvents events)
             var job = Read(connection, tx, jobId);
             if (job is null || JobStates.IsTerminal(job.State) || (when is not null && !when(job))) return null;
             var before = job.Progress?.Epoch ?? 0;
+            var was = job.State;
             change(job);
             using (var update = connection.CreateCommand())
             {
@@ -105,6 +107,7 @@ public sealed class JobStore(TrainerDatabase database, JobEvents events)
             var after = events.Write(connection, tx, jobEvents?.Invoke(job).ToList() ?? []);
             tx.Commit();
             after();
+            Telemetry.TrainerMetrics.Changed(was, job);
             Notify(job);
             return job.Clone();
         }

@@ -46,6 +46,7 @@ public sealed partial class ProgressRecorder
     /// <summary>Queues one report; called on the training thread, so it only builds the record.</summary>
     public void Report(EpochProgress p, TimeSpan elapsed)
     {
+        Telemetry.TrainerMetrics.Epoch();
         var eta = p.Epoch >= epochs || p.Final ? TimeSpan.Zero : elapsed / p.Epoch * (epochs - p.Epoch);
         var progress = new JobProgress
         {

@@ -50,6 +50,7 @@ public sealed partial class TrainingJobRunner(
             j.StartedAt = Timestamp.FromDateTimeOffset(clock.GetUtcNow());
         }, when: j => j.State == JobState.Queued, jobEvents: j => [JobEvents.StateChanged(j)]);
         if (running is null) return;
+        using var span = Telemetry.TrainerMetrics.StartJobSpan(running);
         var started = clock.GetTimestamp();
         var spec = running.Spec;
         LogRunning(logger, jobId, spec.ModelName);
