@@ -24,7 +24,7 @@ fi
 infra/mesh.sh start
 
 cli=$(find services/MaaS.Cli/bin/Release -name maas.dll | head -1)
-dotnet "$cli" walkthrough --address http://127.0.0.1:8001 --rest http://127.0.0.1:8000
+MAAS_CLI_DLL="$cli" infra/walkthrough.sh
 
 cat <<MSG
 

@@ -20,8 +20,7 @@ public sealed class MeshWalkthroughTests(MeshProcesses mesh) : IClassFixture<Mes
     [Fact]
     public async Task Walkthrough_RealBrokerAndProcesses_V1ServesThenUpdaterPromotesV2()
     {
-        var (exit, output) = await mesh.RunToolAsync("services/MaaS.Cli", "maas", TimeSpan.FromMinutes(6),
-            "walkthrough", "--address", mesh.GatewayGrpc.ToString(), "--rest", mesh.GatewayRest.ToString(), "--timeout-seconds", "330");
+        var (exit, output) = await mesh.RunScriptAsync("infra/walkthrough.sh", TimeSpan.FromMinutes(6), ("MAAS_WALKTHROUGH_TIMEOUT", "330"));
         Assert.True(exit == 0, $"walkthrough exited {exit}:\n{output}\n--- trainer ---\n{mesh.Log("trainer")}\n--- updater ---\n{mesh.Log("updater")}\n--- gateway ---\n{mesh.Log("gateway")}");
         Assert.Contains("walkthrough complete", output);
 

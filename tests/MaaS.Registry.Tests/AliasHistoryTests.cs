@@ -154,6 +154,47 @@ public abstract class AliasHistoryTests(RegistryStore store)
     }
 
     [Fact]
+    public async Task Rollback_DeploymentSendsAllTrafficToTheVersionLeft_DeploymentFollowsProduction()
+    {
+        await using var host = new RegistryHost(store);
+        await host.CreateModelWithVersionsAsync("linear", 2);
+        await host.SetAliasAsync("linear", "production", 1);
+        await host.SetAliasAsync("linear", "production", 2);
+        await SetDeploymentAsync(host, (2, 100));
+
+        await host.Client.RollbackAsync(new RollbackRequest { ModelName = "linear", Actor = "pager", Reason = "errors" });
+
+        var deployment = (await host.Client.GetDeploymentAsync(new GetDeploymentRequest { ModelName = "linear" })).Deployment;
+        var entry = Assert.Single(deployment.Entries);
+        Assert.Equal((1L, "default", 100), (entry.Version, entry.Pool, entry.Weight));
+        Assert.Equal(2, deployment.Revision);
+        Assert.Contains("rollback of production", deployment.Reason);
+    }
+
+    [Fact]
+    public async Task Rollback_DeploymentSplitsOverSeveralVersions_DeploymentUnchanged()
+    {
+        await using var host = new RegistryHost(store);
+        await host.CreateModelWithVersionsAsync("linear", 2);
+        await host.SetAliasAsync("linear", "production", 1);
+        await host.SetAliasAsync("linear", "production", 2);
+        await SetDeploymentAsync(host, (1, 50), (2, 50));
+
+        await host.Client.RollbackAsync(new RollbackRequest { ModelName = "linear", Actor = "pager", Reason = "errors" });
+
+        var deployment = (await host.Client.GetDeploymentAsync(new GetDeploymentRequest { ModelName = "linear" })).Deployment;
+        Assert.Equal(1, deployment.Revision);
+        Assert.Equal([1L, 2L], deployment.Entries.Select(e => e.Version));
+    }
+
+    private static Task SetDeploymentAsync(RegistryHost host, params (long Version, int Weight)[] entries)
+    {
+        var request = new SetDeploymentRequest { ModelName = "linear", Actor = "ops", Reason = "deploy" };
+        request.Entries.AddRange(entries.Select(e => new DeploymentEntry { Version = e.Version, Pool = "default", Weight = e.Weight }));
+        return host.Client.SetDeploymentAsync(request).ResponseAsync;
+    }
+
+    [Fact]
     public async Task Rollback_AfterNewReleaseFollowingRollback_ReturnsToTheVersionBeforeIt()
     {
         await using var host = new RegistryHost(store);

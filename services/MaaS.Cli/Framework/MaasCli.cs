@@ -105,6 +105,7 @@ public static class MaasCli
             PolicyCommands.Build(kit),
             RolloutCommands.Build(kit),
             RolloutCommands.BuildTimeline(kit),
+            .. UpdateCommands.Build(kit),
             MarketCommands.Build(kit),
             KeyCommands.Build(kit),
             InferCommand.Build(kit),

@@ -183,6 +183,10 @@ public sealed partial class RegistryOperations(
         RequestRules.Name("alias", alias);
         ActorAndReason(request.Actor, request.Reason);
         var change = await models.RollbackAsync(request.ModelName, alias, request.Actor, request.Reason, cancellationToken);
+        if (alias == DefaultAlias)
+        {
+            await FollowProductionAsync(request.ModelName, change.PreviousVersion, change.Version, request.Actor, request.Reason, cancellationToken);
+        }
         outbox.Notify();
         LogRolledBack(logger, request.ModelName, alias, change.PreviousVersion, change.Version, request.Actor, request.Reason);
         Telemetry.RegistryMetrics.AliasMoved(request.ModelName, alias);
@@ -193,6 +197,27 @@ public sealed partial class RegistryOperations(
             Version = change.Version,
             PreviousVersion = change.PreviousVersion,
         };
+    }
+
+    /// <summary>
+    /// A deployment wins over the production alias for unpinned calls, so when the deployment sends all traffic to the
+    /// version production just left, it follows the rollback (a new revision, same pool, no shadow); a split over
+    /// several versions is the operator's and stays as it is.
+    /// </summary>
+    private async Task FollowProductionAsync(string model, long from, long to, string actor, string reason, CancellationToken cancellationToken)
+    {
+        var current = await deployments.GetAsync(model, cancellationToken);
+        if (current.Entries.Count == 0 || current.Entries.Any(e => e.Version != from))
+        {
+            return;
+        }
+        var entries = new[] { new DeploymentEntry { Version = to, Pool = current.Entries[0].Pool, Weight = 100 } };
+        var (deployment, changed) = await deployments.SetAsync(model, entries, null, actor, $"rollback of production: {reason}", 0, cancellationToken);
+        if (changed)
+        {
+            Telemetry.RegistryMetrics.DeploymentChanged(model);
+            LogDeploymentChanged(logger, model, deployment.Revision, $"v{to}@{entries[0].Pool}:100%", "none", actor);
+        }
     }
 
     /// <summary>Seam: replaces a model's deployment with a new revision (no-op when equal to the current one).</summary>
