@@ -187,6 +187,28 @@ public sealed class TrainerLifecycleTests
     }
 
     [Fact]
+    public async Task TrainModelCommand_MessageTokenCancelledMidJob_JobStillSucceeds()
+    {
+        await using var factory = new TrainerFactory(null, OneSlot);
+        factory.Registry.AddDataset("line", TestData.Line(2, 1));
+        var client = factory.Client();
+        using var scope = factory.Services.CreateScope();
+        var consumer = scope.ServiceProvider.GetRequiredService<MaaS.Trainer.Consumers.TrainModelConsumer>();
+        using var brokerGone = new CancellationTokenSource();
+        var command = new TrainModel { JobId = "outage-1", ModelName = "outage", DatasetName = "line", LabelColumn = "y", Epochs = 30_000, LearningRate = 0.1 };
+
+        // The broker's connection drops while the job runs: the message's token fires.
+        var consuming = consumer.Consume(MessageOnlyContext<TrainModel>.Create(command, brokerGone.Token));
+        await WaitUntil(() => client.ListJobs(new ListJobsRequest { ModelName = "outage" }).Jobs.Any(j => j.State is JobState.Running or JobState.Succeeded));
+        await brokerGone.CancelAsync();
+        await consuming;
+
+        var job = (await client.GetJobAsync(new GetJobRequest { JobId = "outage-1" })).Job;
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.NotNull(factory.Registry.Version("outage", 1));
+    }
+
+    [Fact]
     public async Task Job_LossBecomesInfinite_FailsAsDivergedWithoutAVersion()
     {
         await using var factory = new TrainerFactory();

@@ -12,8 +12,9 @@ namespace MaaS.Trainer.Consumers;
 /// more commands than it has job slots (see <see cref="TrainModelConsumerDefinition"/>). A refused spec
 /// becomes a Failed job with the reason and its event, so a bad command is answered once instead of being
 /// redelivered forever; a command whose job id this replica already has is a redelivery and is not run again.
+/// A broker outage while a job runs does not stop the job (see Consume).
 /// </summary>
-public sealed class TrainModelConsumer(JobSubmitter submitter, TrainingJobRunner runner) : IConsumer<TrainModel>
+public sealed class TrainModelConsumer(JobSubmitter submitter, TrainingJobRunner runner, IHostApplicationLifetime lifetime) : IConsumer<TrainModel>
 {
     /// <inheritdoc />
     public async Task Consume(ConsumeContext<TrainModel> context)
@@ -48,7 +49,10 @@ public sealed class TrainModelConsumer(JobSubmitter submitter, TrainingJobRunner
         // Without a job id the command's EventId names the job, so a redelivery is still recognised.
         var jobId = string.IsNullOrEmpty(m.JobId) ? "job-" + m.EventId.ToString("N") : m.JobId;
         var queued = await submitter.SubmitCommandAsync(jobId, spec, m.CorrelationId ?? "", context.CancellationToken);
-        if (queued is not null) await runner.RunAsync(queued, context.CancellationToken);
+        // The job stops only when this trainer stops, not when the message's token fires: a broker that goes
+        // away cancels that token, yet the job can finish and its events wait in the outbox; the command then
+        // comes back once the broker does and is recognised as a redelivery of a job this replica already ran.
+        if (queued is not null) await runner.RunAsync(queued, lifetime.ApplicationStopping);
     }
 }
 
