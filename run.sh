@@ -29,7 +29,8 @@ MAAS_CLI_DLL="$cli" infra/walkthrough.sh
 cat <<MSG
 
 The mesh is running: gateway REST http://127.0.0.1:8000, gRPC 127.0.0.1:8001 (logs in .maas/run/logs).
-The gateway's admin API key is in .maas/admin.key (mode 600); every call sends it as a bearer token.
+Admin API key (created on the gateway's first start, kept in .maas/admin.key, mode 600): $(cat .maas/admin.key 2>/dev/null)
+Every call sends a key as 'authorization: Bearer <key>'; \`maas keys create\` makes keys with fewer scopes.
 Try:  curl -s -X POST http://127.0.0.1:8000/v2/models/linear-regression/infer \\
         -H "authorization: Bearer \$(cat .maas/admin.key)" \\
         -H 'content-type: application/json' \\

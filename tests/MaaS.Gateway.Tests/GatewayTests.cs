@@ -21,6 +21,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     private readonly List<WebApplication> _hosts = [];
 
     public GrpcChannel Channel { get; private set; } = null!;
+    public Uri GrpcAddress { get; private set; } = null!;
     public HttpClient Rest { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -35,7 +36,8 @@ public sealed class GatewayFixture : IAsyncLifetime
             t.Resolve("m", "1").Outcome == RouteOutcome.Found && t.Resolve("m", "2").Outcome == RouteOutcome.Found
             && t.Resolve("m", "staging").Outcome == RouteOutcome.Found);
 
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        GrpcAddress = new Uri($"http://127.0.0.1:{grpcPort}");
+        Channel = GrpcChannel.ForAddress(GrpcAddress);
         Rest = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
     }
 
@@ -137,6 +139,22 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("compressed", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task ModelInfer_FrameDeclaresAMessageOverTheLimit_ResourceExhaustedFromTheGateway()
+    {
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        var header = new byte[5];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(1, 4), (uint)MaaS.ServiceDefaults.MeshHostingExtensions.MaxMessageBytes + 1);
+        using var content = new ByteArrayContent(header);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+
+        using var response = await http.PostAsync(new Uri(fixture.GrpcAddress, "/inference.GRPCInferenceService/ModelInfer"), content);
+        var status = response.Headers.TryGetValues("grpc-status", out var values) ? values.Single()
+            : response.TrailingHeaders.TryGetValues("grpc-status", out var trailers) ? trailers.Single() : "";
+
+        Assert.Equal(((int)StatusCode.ResourceExhausted).ToString(System.Globalization.CultureInfo.InvariantCulture), status);
     }
 
     [Fact]

@@ -78,6 +78,18 @@ public sealed class GrpcFrameScannerTests
     }
 
     [Fact]
+    public void Scan_DeclaredLengthOverTheMeshLimit_TooLarge()
+    {
+        var frame = Frame(new ModelReadyRequest { Name = "m", Version = "1" });
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1, 4), (uint)MaaS.ServiceDefaults.MeshHostingExtensions.MaxMessageBytes + 1);
+
+        var scan = GrpcFrameScanner.Scan(frame, frame.Length, endOfBody: false);
+
+        Assert.Equal(FrameScanStatus.TooLarge, scan.Status);
+        Assert.Contains("the limit is", scan.Error);
+    }
+
+    [Fact]
     public void Scan_TruncatedFrame_IsInvalidAtEndOfBody()
     {
         var frame = Frame(new ModelReadyRequest { Name = "a-long-model-name", Version = "1" });

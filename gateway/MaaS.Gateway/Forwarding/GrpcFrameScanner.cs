@@ -15,6 +15,9 @@ public enum FrameScanStatus
 
     /// <summary>The frame cannot be read: compressed, malformed or truncated.</summary>
     Invalid,
+
+    /// <summary>The frame declares a message larger than the mesh accepts.</summary>
+    TooLarge,
 }
 
 /// <summary>The result of <see cref="GrpcFrameScanner.Scan"/>.</summary>
@@ -54,7 +57,7 @@ public static class GrpcFrameScanner
         var declared = BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(1, 4));
         if (declared > MeshHostingExtensions.MaxMessageBytes)
         {
-            return Invalid($"The gRPC message is {declared} bytes; the limit is {MeshHostingExtensions.MaxMessageBytes}.");
+            return new FrameScan(FrameScanStatus.TooLarge, "", "", $"The gRPC message is {declared} bytes; the limit is {MeshHostingExtensions.MaxMessageBytes}.");
         }
         var length = (int)declared;
         var available = Math.Min(count - HeaderLength, length);

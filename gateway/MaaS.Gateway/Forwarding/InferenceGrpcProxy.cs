@@ -68,7 +68,8 @@ public sealed partial class InferenceGrpcProxy(
         var scan = peeked.Scan;
         if (scan.Status != FrameScanStatus.Complete)
         {
-            await GatewayResponses.WriteGrpcErrorAsync(context, StatusCode.InvalidArgument, scan.Error);
+            await GatewayResponses.WriteGrpcErrorAsync(context,
+                scan.Status == FrameScanStatus.TooLarge ? StatusCode.ResourceExhausted : StatusCode.InvalidArgument, scan.Error);
             return;
         }
         if (scan.Name.Length == 0)
