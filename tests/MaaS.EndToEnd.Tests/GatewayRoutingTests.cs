@@ -1,3 +1,4 @@
+using MaaS.Testing.Mesh;
 using System.Text.RegularExpressions;
 using Grpc.Core;
 using Inference;
@@ -27,7 +28,7 @@ public sealed partial class GatewayRoutingTests(MeshProcesses mesh) : IClassFixt
         var dataset = await mesh.UploadLineDatasetAsync("routing-line-data", Enumerable.Range(0, 50).Select(i => (i / 10.0, 2 * (i / 10.0) + 1)));
         for (var v = 1; v <= 3; v++)
         {
-            Assert.Equal(v, await TrainAsync(trainer, dataset));
+            Assert.Equal(v, (await MeshCalls.TrainLinearAsync(trainer, Model, dataset.Name, dataset.Version, epochs: 200)).RegisteredVersion);
         }
         await WaitUntilAsync(async () =>
         {
@@ -93,27 +94,6 @@ public sealed partial class GatewayRoutingTests(MeshProcesses mesh) : IClassFixt
             counts[version] = counts.GetValueOrDefault(version) + 1;
         }
         return counts;
-    }
-
-    private static async Task<long> TrainAsync(TrainerService.TrainerServiceClient trainer, DatasetVersion dataset)
-    {
-        var submitted = await trainer.SubmitJobAsync(new SubmitJobRequest
-        {
-            Spec = new TrainingSpec
-            {
-                ModelName = Model, DatasetName = dataset.Name, DatasetVersion = dataset.Version,
-                FeatureColumns = { "x" }, LabelColumn = "y", Architecture = "linear_regression",
-                Optimizer = "sgd", Loss = "mse", Epochs = 200, LearningRate = 0.1, Seed = 7,
-            },
-        });
-        using var watch = trainer.WatchJob(new WatchJobRequest { JobId = submitted.JobId });
-        while (await watch.ResponseStream.MoveNext(CancellationToken.None))
-        {
-            var job = watch.ResponseStream.Current.Job;
-            if (job.State == JobState.Succeeded) return job.RegisteredVersion;
-            if (job.State is JobState.Failed or JobState.Cancelled) throw new InvalidOperationException($"job {job.JobId} {job.State}: {job.Message}");
-        }
-        throw new InvalidOperationException("the watch ended before the job did");
     }
 
     private static double ShadowOk(string metrics)

@@ -1,3 +1,4 @@
+using MaaS.Testing.Mesh;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -35,7 +36,7 @@ public sealed partial class UpdateLoopTests(UpdateLoopMesh mesh) : IClassFixture
 
         // Version 1: y = 2x + 1 on x in [0, 5), production, answering by model name alone.
         var dataset = await mesh.UploadLineDatasetAsync("loop-line-data", Enumerable.Range(0, 50).Select(i => (i / 10.0, 2 * (i / 10.0) + 1)));
-        var v1 = await TrainAsync(trainer, dataset);
+        var v1 = (await MeshCalls.TrainLinearAsync(trainer, Model, dataset.Name, dataset.Version, epochs: 300)).RegisteredVersion;
         await registry.SetAliasAsync(new SetAliasRequest { ModelName = Model, Alias = "production", Version = v1, Actor = "e2e", Reason = "first deployment" });
         // Twenty answers in a row: both replicas serve version 1 before the background caller starts counting.
         await WaitUntilAsync(async () =>
@@ -102,7 +103,7 @@ public sealed partial class UpdateLoopTests(UpdateLoopMesh mesh) : IClassFixture
         // 4. Automatic rollback: a broken version (fails on calls of two rows) with version 2's signature, rolled out
         //    50 % → 100 %; 2-row calls make it fail; traffic returns to the champion, whose calls all succeed.
         await updater.SetPolicyAsync(new SetPolicyRequest { Policy = PolicyWith(minImprovement: 1000, rows: 0) });
-        var broken = await RegisterBrokenAsync(registry, v2);
+        var broken = await MeshCalls.RegisterBrokenAsync(registry, Model, v2, "e2e-broken");
         await WaitUntilAsync(async () => (await inference.ModelInferAsync(Infer(Show(broken), 1))).ModelVersion == Show(broken),
             "the broken version is loaded (it answers one-row calls)");
         var started = (await updater.StartRolloutAsync(new StartRolloutRequest
@@ -260,74 +261,6 @@ public sealed partial class UpdateLoopTests(UpdateLoopMesh mesh) : IClassFixture
 
     [GeneratedRegex(@"version (\d+)")]
     private static partial Regex VersionInMessage();
-
-    /// <summary>
-    /// Registers, through the gateway, a version with <paramref name="like"/>'s signature, metrics and training
-    /// record whose graph reshapes its input to a fixed [1, 1]: it serves one row and fails inside ONNX Runtime
-    /// on two or more (a broken model, not a bad request).
-    /// </summary>
-    private static async Task<long> RegisterBrokenAsync(RegistryService.RegistryServiceClient registry, long like)
-    {
-        var template = (await registry.GetVersionAsync(new GetVersionRequest { ModelName = Model, Version = like })).Version;
-        var artifact = FailsBeyondOneRow();
-        using var call = registry.RegisterVersion();
-        await call.RequestStream.WriteAsync(new RegisterVersionRequest
-        {
-            Manifest = new VersionManifest
-            {
-                ModelName = Model, ArtifactDigest = Convert.ToHexStringLower(SHA256.HashData(artifact)),
-                Inputs = { template.Inputs }, Outputs = { template.Outputs }, Metrics = { template.Metrics },
-                Hyperparameters = { template.Hyperparameters }, Lineage = template.Lineage, CreatedBy = "e2e-broken",
-            },
-        });
-        await call.RequestStream.WriteAsync(new RegisterVersionRequest { Chunk = ByteString.CopyFrom(artifact) });
-        await call.RequestStream.CompleteAsync();
-        return (await call).Version.Version;
-    }
-
-    private static byte[] FailsBeyondOneRow()
-    {
-        const int Float = 1, Int64 = 7;
-        static ValueInfoProto Value(string name) => new()
-        {
-            Name = name,
-            Type = new TypeProto
-            {
-                TensorType = new TypeProto.Types.Tensor
-                {
-                    ElemType = Float,
-                    Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimParam = "batch" }, new TensorShapeProto.Types.Dimension { DimValue = 1 } } },
-                },
-            },
-        };
-        var graph = new GraphProto { Name = "fails-beyond-one-row" };
-        graph.Input.Add(Value("input"));
-        graph.Output.Add(Value("output"));
-        graph.Initializer.Add(new TensorProto { Name = "shape", DataType = Int64, Dims = { 2 }, Int64Data = { 1, 1 } });
-        graph.Node.Add(new NodeProto { OpType = "Reshape", Input = { "input", "shape" }, Output = { "output" } });
-        return new ModelProto { IrVersion = 8, ProducerName = "maas-e2e", Graph = graph, OpsetImport = { new OperatorSetIdProto { Version = 17 } } }.ToByteArray();
-    }
-
-    private static async Task<long> TrainAsync(TrainerService.TrainerServiceClient trainer, DatasetVersion dataset)
-    {
-        var submitted = await trainer.SubmitJobAsync(new SubmitJobRequest
-        {
-            Spec = new TrainingSpec
-            {
-                ModelName = Model, DatasetName = dataset.Name, DatasetVersion = dataset.Version,
-                FeatureColumns = { "x" }, LabelColumn = "y", Architecture = "linear_regression",
-                Optimizer = "sgd", Loss = "mse", Epochs = 300, LearningRate = 0.1, Seed = 7,
-            },
-        });
-        using var watch = trainer.WatchJob(new WatchJobRequest { JobId = submitted.JobId });
-        while (await watch.ResponseStream.MoveNext(CancellationToken.None))
-        {
-            var job = watch.ResponseStream.Current.Job;
-            if (job.State == JobState.Succeeded) return job.RegisteredVersion;
-            if (job.State is JobState.Failed or JobState.Cancelled) throw new InvalidOperationException($"job {job.JobId} {job.State}: {job.Message}");
-        }
-        throw new InvalidOperationException("the watch ended before the job did");
-    }
 
     private async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {

@@ -1,3 +1,4 @@
+using MaaS.Testing.Mesh;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -76,18 +77,7 @@ public sealed partial class LoopClient(UpdaterMesh mesh, TextWriter progress, st
             await upload.RequestStream.CompleteAsync();
             await upload;
         }
-        var submitted = await Trainer.SubmitJobAsync(new SubmitJobRequest
-        {
-            Spec = new TrainingSpec
-            {
-                ModelName = Model, DatasetName = Model + "-data", FeatureColumns = { "x" }, LabelColumn = "y", Architecture = "linear_regression",
-                Optimizer = "sgd", Loss = "mse", Epochs = epochs, LearningRate = 0.1, Seed = 7,
-            },
-        });
-        using var watch = Trainer.WatchJob(new WatchJobRequest { JobId = submitted.JobId });
-        Job? last = null;
-        await foreach (var update in watch.ResponseStream.ReadAllAsync()) last = update.Job;
-        if (last is not { State: JobState.Succeeded }) throw new HarnessException($"training version 1 ended {last?.State}: {last?.Message}");
+        var last = await MeshCalls.TrainLinearAsync(Trainer, Model, Model + "-data", 0, epochs);
         await Registry.SetAliasAsync(new SetAliasRequest { ModelName = Model, Alias = "production", Version = last.RegisteredVersion, Actor = "bench", Reason = "first deployment" });
         await WaitAnswersAsync(last.RegisteredVersion);
         progress.WriteLine($"version {last.RegisteredVersion} is production and answers");
@@ -220,51 +210,8 @@ public sealed partial class LoopClient(UpdaterMesh mesh, TextWriter progress, st
         return steps;
     }
 
-    /// <summary>
-    /// Registers, through the gateway, a version with <paramref name="like"/>'s signature, metrics and training record
-    /// whose graph reshapes its input to a fixed [1, 1]: it serves one row and fails inside ONNX Runtime on two or more.
-    /// </summary>
-    public async Task<long> RegisterBrokenAsync(long like)
-    {
-        var template = (await Registry.GetVersionAsync(new GetVersionRequest { ModelName = Model, Version = like })).Version;
-        var artifact = FailsBeyondOneRow();
-        using var call = Registry.RegisterVersion();
-        await call.RequestStream.WriteAsync(new RegisterVersionRequest
-        {
-            Manifest = new VersionManifest
-            {
-                ModelName = Model, ArtifactDigest = Convert.ToHexStringLower(SHA256.HashData(artifact)),
-                Inputs = { template.Inputs }, Outputs = { template.Outputs }, Metrics = { template.Metrics },
-                Hyperparameters = { template.Hyperparameters }, Lineage = template.Lineage, CreatedBy = "bench-broken",
-            },
-        });
-        await call.RequestStream.WriteAsync(new RegisterVersionRequest { Chunk = ByteString.CopyFrom(artifact) });
-        await call.RequestStream.CompleteAsync();
-        return (await call).Version.Version;
-    }
-
-    private static byte[] FailsBeyondOneRow()
-    {
-        const int Float = 1, Int64 = 7;
-        static ValueInfoProto Value(string name) => new()
-        {
-            Name = name,
-            Type = new TypeProto
-            {
-                TensorType = new TypeProto.Types.Tensor
-                {
-                    ElemType = Float,
-                    Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimParam = "batch" }, new TensorShapeProto.Types.Dimension { DimValue = 1 } } },
-                },
-            },
-        };
-        var graph = new GraphProto { Name = "fails-beyond-one-row" };
-        graph.Input.Add(Value("input"));
-        graph.Output.Add(Value("output"));
-        graph.Initializer.Add(new TensorProto { Name = "shape", DataType = Int64, Dims = { 2 }, Int64Data = { 1, 1 } });
-        graph.Node.Add(new NodeProto { OpType = "Reshape", Input = { "input", "shape" }, Output = { "output" } });
-        return new ModelProto { IrVersion = 8, ProducerName = "maas-updater-bench", Graph = graph, OpsetImport = { new OperatorSetIdProto { Version = 17 } } }.ToByteArray();
-    }
+    /// <summary>Registers a broken version shaped like <paramref name="like"/> (see MeshCalls.RegisterBrokenAsync).</summary>
+    public Task<long> RegisterBrokenAsync(long like) => MeshCalls.RegisterBrokenAsync(Registry, Model, like, "bench-broken");
 
     /// <summary>The version a failed call names in its message (the replica says "version N failed while running"), or "?".</summary>
     public static string VersionOf(RpcException ex) => VersionInMessage().Match(ex.Status.Detail) is { Success: true } m ? m.Groups[1].Value : "?";
