@@ -5,7 +5,7 @@ namespace MaaS.EndToEnd.Tests;
 /// rollback fits in minutes: inputs sampled every second, drift checked every second, traffic windows of
 /// 250 ms from the gateway, the rollout driver and the trigger loop ticking several times a second.
 /// </summary>
-public sealed class UpdateLoopMesh : MeshProcesses
+public class UpdateLoopMesh : MeshProcesses
 {
     /// <inheritdoc />
     protected override IEnumerable<string> ExtraArgs(string service) => service switch

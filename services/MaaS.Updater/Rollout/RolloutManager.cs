@@ -238,7 +238,10 @@ public sealed partial class RolloutManager(
                 store.MarkApplied(rollout, clock.GetUtcNow());
                 return;
             }
-            await ApplyAsync(rollout, ct);
+            using (StepTrace(rollout))
+            {
+                await ApplyAsync(rollout, ct);
+            }
             rollout = store.Get(rollout.Id)!;
         }
         if (!rollout.Running) return;
@@ -246,6 +249,7 @@ public sealed partial class RolloutManager(
         var verdict = Judge(rollout);
         if (verdict.Kind == VerdictKind.Failed)
         {
+            using var trace = StepTrace(rollout);
             await RollBackAsync(rollout, RolloutStates.RolledBack, verdict.Reason, verdict.Details, ct);
             return;
         }
@@ -257,13 +261,25 @@ public sealed partial class RolloutManager(
             var limit = TimeSpan.FromSeconds((double)bake * options.Value.MinRequestsTimeoutBakes);
             if (bake >= 1 && elapsed >= limit)
             {
+                using var trace = StepTrace(rollout);
                 await RollBackAsync(rollout, RolloutStates.RolledBack,
                     $"{verdict.Reason} after {limit.TotalSeconds:0} s ({options.Value.MinRequestsTimeoutBakes} × bake_seconds)", verdict.Details, ct);
             }
             return;
         }
-        if (rollout.Plan.AutoAdvance) await AdvanceCoreAsync(rollout, verdict, $"held {Hold(rollout).TotalSeconds:0} s", ct);
+        if (rollout.Plan.AutoAdvance)
+        {
+            using var trace = StepTrace(rollout);
+            await AdvanceCoreAsync(rollout, verdict, $"held {Hold(rollout).TotalSeconds:0} s", ct);
+        }
     }
+
+    /// <summary>
+    /// The timer runs outside any call: a step change (its logs, registry calls and events) joins the trace of the
+    /// update that started the rollout, found by its correlation id. Only changes get a span, not every tick.
+    /// </summary>
+    private static System.Diagnostics.Activity? StepTrace(RolloutRecord rollout) =>
+        MaaS.ServiceDefaults.Telemetry.CorrelationTraces.StartActivity("rollout step", rollout.CorrelationId);
 
     private async Task<RolloutRecord> AdvanceCoreAsync(RolloutRecord rollout, Verdict verdict, string how, CancellationToken ct)
     {
