@@ -64,6 +64,8 @@ public sealed partial class Ingestor(UpdaterStore store, IRegistryGateway regist
             RowsKept = report.RowsKept,
         };
         var keyed = labelled ? cleaned.Kept.Select(v => (RowCleaner.Key(v), v)).ToList() : [];
+        // From storing the batch to evaluating it, the trigger loop waits: the report then tells what this batch started.
+        using var turn = await triggers.TakeTurnAsync(model, ct);
         report.RowsSinceTraining = store.RecordBatch(model, keyed, dataset?.Version ?? 0, ingested,
             Note(report, labelled, feedback, known.Label, correlation), feedback);
         LogIngested(logger, model, report.RowsIn, report.RowsKept, report.RowsSinceTraining, labelled, feedback);

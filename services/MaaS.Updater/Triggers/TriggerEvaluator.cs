@@ -26,7 +26,41 @@ public sealed partial class TriggerEvaluator(
     UpdaterStore store, IRegistryGateway registry, RetrainPlanner planner, IDriftMonitor drift, ChampionChallengerGate gate,
     TimeProvider time, IOptions<UpdaterOptions> options, ILogger<TriggerEvaluator> logger)
 {
-    /// <summary>Evaluates the rules; <paramref name="all"/> false looks only at the data rules (rows, feedback), as ingestion does.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> turns = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Takes the model's turn: while it is held no other evaluation of the model runs. Ingestion holds it from storing
+    /// a batch to evaluating it, so the trigger loop cannot fire on that batch in between and leave the batch's own
+    /// report saying "no retraining" for a retraining its rows did start.
+    /// </summary>
+    public async Task<IDisposable> TakeTurnAsync(string model, CancellationToken ct)
+    {
+        var turn = turns.GetOrAdd(model, _ => new SemaphoreSlim(1, 1));
+        await turn.WaitAsync(ct);
+        return new Turn(turn);
+    }
+
+    /// <summary>Takes the model's turn and evaluates every rule (the trigger loop's pass).</summary>
+    public async Task<TriggerOutcome> EvaluateInTurnAsync(string model, CancellationToken ct)
+    {
+        using var turn = await TakeTurnAsync(model, ct);
+        return await EvaluateAsync(model, all: true, ct);
+    }
+
+    private sealed class Turn(SemaphoreSlim turn) : IDisposable
+    {
+        private int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0) turn.Release();
+        }
+    }
+
+    /// <summary>
+    /// Evaluates the rules; <paramref name="all"/> false looks only at the data rules (rows, feedback), as ingestion does.
+    /// The caller holds the model's turn (<see cref="TakeTurnAsync"/>) or accepts racing another evaluation.
+    /// </summary>
     public async Task<TriggerOutcome> EvaluateAsync(string model, bool all, CancellationToken ct)
     {
         if (store.InFlight(model) is { } inFlight) return new TriggerOutcome(null, $"retraining {inFlight} is in flight; the rules wait for it");

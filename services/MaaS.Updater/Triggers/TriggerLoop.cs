@@ -69,7 +69,7 @@ public sealed partial class TriggerLoop(
         {
             try
             {
-                await evaluator.EvaluateAsync(model, all: true, ct);
+                await evaluator.EvaluateInTurnAsync(model, ct);
                 lastFailure.Remove(model);
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
