@@ -75,6 +75,23 @@ public abstract class RegistryGrpcServiceTests(RegistryStore store)
     }
 
     [Fact]
+    public async Task RegisterVersion_SameTrainingJobTwice_ReturnsTheFirstVersionWithoutANewOne()
+    {
+        await using var host = new RegistryHost(store);
+        await host.CreateModelAsync("linear");
+        var artifact = RegistryHost.Bytes(5000, seed: 1);
+
+        var first = await host.RegisterAsync("linear", artifact, lineage: new Lineage { TrainingJobId = "job-7" });
+        var again = await host.RegisterAsync("linear", artifact, lineage: new Lineage { TrainingJobId = "job-7" });
+        var other = await host.RegisterAsync("linear", artifact, lineage: new Lineage { TrainingJobId = "job-8" });
+
+        Assert.Equal((1L, 1L, 2L), (first.Version, again.Version, other.Version));
+        var listed = (await host.Client.ListVersionsAsync(new ListVersionsRequest { ModelName = "linear" })).Versions;
+        Assert.Equal([1L, 2L], listed.Select(v => v.Version));
+        Assert.Single(host.OutboxEvents<ModelVersionRegistered>(), e => e.TrainingJobId == "job-7");
+    }
+
+    [Fact]
     public async Task RegisterVersion_DigestMismatch_InvalidArgumentAndNoVersionCreated()
     {
         await using var host = new RegistryHost(store);

@@ -106,6 +106,7 @@ public sealed class ModelStore(RegistryDb database)
     /// <summary>
     /// Stores a version whose artifact is already in the blob store: the number comes from the model's
     /// counter, taken in the same write session that inserts the row and its <see cref="ModelVersionRegistered"/>.
+    /// A manifest naming a training job that already registered a version of the model returns that version.
     /// </summary>
     public async Task<ModelVersion> InsertVersionAsync(VersionManifest manifest, StoredBlob artifact, CancellationToken cancellationToken)
     {
@@ -113,6 +114,13 @@ public sealed class ModelStore(RegistryDb database)
         var model = manifest.ModelName;
         await RequireModelAsync(db, model, "; create it before registering versions", cancellationToken);
         var lineage = manifest.Lineage ?? new Lineage();
+        if (lineage.TrainingJobId.Length > 0
+            && await db.LongAsync(db.Sql.SelectVersionByTrainingJob, cancellationToken, ("model", model), ("job_id", lineage.TrainingJobId)) is { } registered)
+        {
+            // A training job registers once: the same job run again (a command redelivered to another trainer after a
+            // broker outage) gets the version it already has, and no second ModelVersionRegistered.
+            return await ReadVersionAsync(db, model, registered, cancellationToken) ?? throw Vanished(model);
+        }
         if (lineage.ParentVersion > 0 && await ReadVersionAsync(db, model, lineage.ParentVersion, cancellationToken) is null)
         {
             throw MeshErrors.NotFound($"lineage.parent_version {lineage.ParentVersion} is not a version of model '{model}'.");

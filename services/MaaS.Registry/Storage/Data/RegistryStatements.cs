@@ -55,6 +55,9 @@ public sealed record RegistryStatements
     /// <summary>(model) → the next version number, stored as the model's last number (numbers are never reused).</summary>
     public required string NextVersionNumber { get; init; }
 
+    /// <summary>(model, job_id) → the version a training job already registered, if any.</summary>
+    public required string SelectVersionByTrainingJob { get; init; }
+
     /// <summary>
     /// (model, version, digest, size, signature, metrics, hyperparameters, ds_name, ds_version, ds_digest,
     /// job_id, parent, status, created_by, at, model_card).

@@ -53,6 +53,7 @@ public static class SqliteStatements
         SelectAliasesInRange = "SELECT model, alias, version FROM aliases WHERE model >= @first AND model <= @last;",
 
         NextVersionNumber = "UPDATE models SET last_version = last_version + 1 WHERE name = @model RETURNING last_version;",
+        SelectVersionByTrainingJob = "SELECT version FROM versions WHERE model = @model AND lineage_training_job_id = @job_id ORDER BY version LIMIT 1;",
         InsertVersion = $"""
             INSERT INTO versions({VersionColumnsWithoutCard}, model_card) VALUES (
                 @model, @version, @digest, @size, @signature, @metrics, @hyperparameters,
