@@ -43,6 +43,9 @@ public static class MeshCalls
     {
         var template = (await registry.GetVersionAsync(new GetVersionRequest { ModelName = model, Version = like })).Version;
         var artifact = FailsBeyondOneRow();
+        // The same data, but no training job: a job registers once, so the template's job id would return its version.
+        var lineage = template.Lineage?.Clone() ?? new Lineage();
+        lineage.TrainingJobId = "";
         using var call = registry.RegisterVersion();
         await call.RequestStream.WriteAsync(new RegisterVersionRequest
         {
@@ -50,7 +53,7 @@ public static class MeshCalls
             {
                 ModelName = model, ArtifactDigest = Convert.ToHexStringLower(SHA256.HashData(artifact)),
                 Inputs = { template.Inputs }, Outputs = { template.Outputs }, Metrics = { template.Metrics },
-                Hyperparameters = { template.Hyperparameters }, Lineage = template.Lineage, CreatedBy = createdBy,
+                Hyperparameters = { template.Hyperparameters }, Lineage = lineage, CreatedBy = createdBy,
             },
         });
         await call.RequestStream.WriteAsync(new RegisterVersionRequest { Chunk = ByteString.CopyFrom(artifact) });
