@@ -6,12 +6,43 @@ namespace MaaS.Testing;
 /// <summary>Free TCP ports on 127.0.0.1.</summary>
 public static class FreePorts
 {
-    /// <summary>A free port (bound and released; the OS does not hand it out again at once).</summary>
+    // Below Linux's ephemeral range (32768-60999): a port from that range, free when checked, can be taken by any
+    // outgoing connection (a client, the broker, a replica) before the service that was given it binds it.
+    private const int Low = 20_000, High = 32_000;
+    private static readonly HashSet<int> Handed = [];
+
+    /// <summary>A port that was free when checked, never handed out twice by this process.</summary>
     public static int One()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (Handed)
+        {
+            for (var attempt = 0; attempt < 200; attempt++)
+            {
+                var port = Random.Shared.Next(Low, High);
+                if (Handed.Contains(port) || !IsFree(port)) continue;
+                Handed.Add(port);
+                return port;
+            }
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var any = ((IPEndPoint)listener.LocalEndpoint).Port;
+            Handed.Add(any);
+            return any;
+        }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary><paramref name="count"/> different free ports.</summary>
