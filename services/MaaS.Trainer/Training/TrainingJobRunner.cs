@@ -35,11 +35,13 @@ public sealed partial class TrainingJobRunner(
             using var cancel = cancellations.Begin(jobId, stopping);
             await RunInSlotAsync(jobId, cancel.Token, stopping);
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (Exception ex) when (stopping.IsCancellationRequested && IsCancellation(ex))
         {
             LogStopped(logger, jobId);
         }
     }
+
+    private static bool IsCancellation(Exception ex) => ex is OperationCanceledException or Grpc.Core.RpcException;
 
     private async Task RunInSlotAsync(string jobId, CancellationToken ct, CancellationToken stopping)
     {
@@ -109,11 +111,13 @@ public sealed partial class TrainingJobRunner(
         {
             End(jobId, JobState.Failed, ex.Message);
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (Exception ex) when (stopping.IsCancellationRequested && IsCancellation(ex))
         {
+            // The trainer is stopping (a registry call cancelled by it ends as an RpcException): the job stays
+            // Running and is marked interrupted at the next start, not Cancelled as if someone had asked.
             throw;
         }
-        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ct.IsCancellationRequested && IsCancellation(ex))
         {
             var epochs = store.Get(jobId)?.EpochsDone ?? 0;
             End(jobId, JobState.Cancelled, $"Cancelled on request after {epochs} epoch(s).");
