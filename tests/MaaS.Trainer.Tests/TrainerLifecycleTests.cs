@@ -128,8 +128,9 @@ public sealed class TrainerLifecycleTests
         await using var factory = new TrainerFactory();
         factory.Registry.AddDataset("line", TestData.Line(2, 1));
         var client = factory.Client();
-        // Long enough (a few hundred ms) that the watch below starts while the job still runs.
-        var spec = TestData.Spec(model: "progress", dataset: "line", epochs: 3000);
+        // Long enough (a second or two) that the watch sees the job running between two of the progress
+        // writes, which the trainer spaces at least 200 ms apart.
+        var spec = TestData.Spec(model: "progress", dataset: "line", epochs: 30_000);
         spec.ValidationSplit = 0.2;
         var id = await Submit(client, spec);
 
@@ -138,20 +139,20 @@ public sealed class TrainerLifecycleTests
 
         var last = states[^1];
         Assert.Equal(JobState.Succeeded, last.State);
-        Assert.Equal(3000, last.Progress.Epoch);
-        Assert.Equal(3000, last.Progress.Epochs);
+        Assert.Equal(30_000, last.Progress.Epoch);
+        Assert.Equal(30_000, last.Progress.Epochs);
         Assert.True(last.Progress.HasValidationLoss);
         Assert.True(double.IsFinite(last.Progress.TrainLoss));
         Assert.Equal(0.1, last.Progress.Metrics["learning_rate"], 6);
         Assert.NotNull(last.Progress.Elapsed);
         Assert.Equal(TimeSpan.Zero, last.Progress.Eta.ToTimeSpan());
         Assert.NotNull(last.StartedAt);
-        Assert.Contains(states, s => s.State == JobState.Running && s.Progress is { Epoch: > 0 and < 3000 });
-        Assert.Equal(Enumerable.Range(1, 100).Select(i => i * 30), history.Select(h => h.Epoch));
+        Assert.Contains(states, s => s.State == JobState.Running && s.Progress is { Epoch: > 0 and < 30_000 });
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => i * 300), history.Select(h => h.Epoch));
         Assert.All(history, h => Assert.True(h.HasValidationLoss));
 
         var harness = factory.Services.GetTestHarness();
-        Assert.True(await harness.Published.Any<TrainingProgressed>(m => m.Context.Message.JobId == id && m.Context.Message.Epoch == 3000));
+        Assert.True(await harness.Published.Any<TrainingProgressed>(m => m.Context.Message.JobId == id && m.Context.Message.Epoch == 30_000));
         var progressed = harness.Published.Select<TrainingProgressed>(new CancellationToken(canceled: true))
             .Where(m => m.Context.Message.JobId == id).ToList();
         // Throttled: far fewer events than the hundred reports, the last epoch among them.
