@@ -160,12 +160,15 @@ public sealed class RegistryHost : IAsyncDisposable
     public async Task<ModelVersion> RegisterAsync(VersionManifest manifest, byte[] artifact, int chunkBytes = 1000)
     {
         using var call = Client.RegisterVersion();
-        await call.RequestStream.WriteAsync(new RegisterVersionRequest { Manifest = manifest });
-        foreach (var chunk in artifact.Chunk(chunkBytes))
+        await SendAllAsync(call.RequestStream, async stream =>
         {
-            await call.RequestStream.WriteAsync(new RegisterVersionRequest { Chunk = ByteString.CopyFrom(chunk) });
-        }
-        await call.RequestStream.CompleteAsync();
+            await stream.WriteAsync(new RegisterVersionRequest { Manifest = manifest });
+            foreach (var chunk in artifact.Chunk(chunkBytes))
+            {
+                await stream.WriteAsync(new RegisterVersionRequest { Chunk = ByteString.CopyFrom(chunk) });
+            }
+            await stream.CompleteAsync();
+        });
         return (await call.ResponseAsync).Version;
     }
 
@@ -174,16 +177,35 @@ public sealed class RegistryHost : IAsyncDisposable
         string format = "csv")
     {
         using var call = Client.UploadDataset();
-        await call.RequestStream.WriteAsync(new UploadDatasetRequest
+        await SendAllAsync(call.RequestStream, async stream =>
         {
-            Manifest = new DatasetManifest { Name = name, Format = format, Description = "test data", Digest = digest },
+            await stream.WriteAsync(new UploadDatasetRequest
+            {
+                Manifest = new DatasetManifest { Name = name, Format = format, Description = "test data", Digest = digest },
+            });
+            foreach (var chunk in content.Chunk(chunkBytes))
+            {
+                await stream.WriteAsync(new UploadDatasetRequest { Chunk = ByteString.CopyFrom(chunk) });
+            }
+            await stream.CompleteAsync();
         });
-        foreach (var chunk in content.Chunk(chunkBytes))
-        {
-            await call.RequestStream.WriteAsync(new UploadDatasetRequest { Chunk = ByteString.CopyFrom(chunk) });
-        }
-        await call.RequestStream.CompleteAsync();
         return (await call.ResponseAsync).Dataset;
+    }
+
+    /// <summary>
+    /// Writes a client stream; when the server answers early (a refused manifest), a write can fail with Cancelled
+    /// before the answer is read, so the write's error is dropped and the caller reads the call's own status.
+    /// </summary>
+    private static async Task SendAllAsync<T>(IClientStreamWriter<T> stream, Func<IClientStreamWriter<T>, Task> send)
+    {
+        try
+        {
+            await send(stream);
+        }
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException)
+        {
+            // The response (awaited next) carries the server's status.
+        }
     }
 
     /// <summary>Downloads an artifact: the version message and the concatenated chunks.</summary>

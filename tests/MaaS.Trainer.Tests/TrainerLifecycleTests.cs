@@ -11,10 +11,14 @@ namespace MaaS.Trainer.Tests;
 /// <summary>Persistence, cancellation, listing, progress and redelivery, each on a trainer of its own.</summary>
 public sealed class TrainerLifecycleTests
 {
-    // A linear job long enough (≈ tens of seconds) to be caught running; progress every 1000 epochs.
-    private static TrainingSpec LongSpec(string model, string dataset) => TestData.Spec(model: model, dataset: dataset, epochs: 100_000, learningRate: 0.01);
+    // A linear job long enough (≈ a minute) to be caught running; progress every 10,000 epochs.
+    private static TrainingSpec LongSpec(string model, string dataset) => TestData.Spec(model: model, dataset: dataset, epochs: 1_000_000, learningRate: 0.01);
 
-    private static readonly Dictionary<string, string?> OneSlot = new() { ["Trainer:MaxConcurrentJobs"] = "1", ["Trainer:ReplicaId"] = "replica-t" };
+    // One job slot; epochs up to a million so that LongSpec runs long enough (~a minute) to be caught running.
+    private static readonly Dictionary<string, string?> OneSlot = new()
+    {
+        ["Trainer:MaxConcurrentJobs"] = "1", ["Trainer:ReplicaId"] = "replica-t", ["Trainer:MaxEpochs"] = "1000000",
+    };
 
     [Fact]
     public async Task CancelJob_QueuedThenRunning_BothCancelledAndEndedJobRefused()
@@ -32,7 +36,7 @@ public sealed class TrainerLifecycleTests
 
         Assert.Equal(JobState.Cancelled, cancelledQueued.State);
         Assert.Equal(JobState.Cancelled, end.State);
-        Assert.InRange(end.EpochsDone, 1, 99_999);
+        Assert.InRange(end.EpochsDone, 1, 999_999);
         Assert.Contains("Cancelled", end.Message);
         Assert.Equal(0, end.RegisteredVersion);
         Assert.Null(factory.Registry.Version("long", 1));
