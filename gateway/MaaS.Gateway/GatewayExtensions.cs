@@ -35,6 +35,7 @@ public static class GatewayExtensions
         services.AddHttpForwarder();
         services.AddSingleton<ForwardingClient>();
         services.AddSingleton<GatewayTransformer>();
+        services.AddSingleton<UpstreamFailures>();
         services.AddSingleton<ReplicaForwarder>();
         services.AddSingleton<UnaryForwarder>();
         services.AddSingleton<ShadowMirror>();

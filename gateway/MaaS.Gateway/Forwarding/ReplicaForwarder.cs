@@ -1,7 +1,4 @@
-using System.Net.Http;
-using System.Net.Sockets;
 using Grpc.Core;
-using MaaS.Gateway.Routing;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -17,7 +14,7 @@ public sealed partial class ReplicaForwarder(
     IHttpForwarder forwarder,
     ForwardingClient client,
     GatewayTransformer transformer,
-    RoutingTable table,
+    UpstreamFailures failures,
     ILogger<ReplicaForwarder> logger)
 {
     private const int MaxAttempts = 2;
@@ -56,8 +53,7 @@ public sealed partial class ReplicaForwarder(
                     && !context.RequestAborted.IsCancellationRequested
                     && (deadline?.TrySetRemaining(context.Request) ?? true) && (body?.TryRewind() ?? false))
                 {
-                    LogRetryUnavailable(logger, replica.Name, destinations[attempt + 1].Name);
-                    GatewayMetrics.Retry("unavailable");
+                    failures.RetryingAfterUnavailable(replica, destinations[attempt + 1]);
                     ClearResponse(context);
                     continue;
                 }
@@ -69,19 +65,12 @@ public sealed partial class ReplicaForwarder(
             {
                 return; // The client left; nobody is there to answer (and the replica is not to blame).
             }
-            GatewayMetrics.UpstreamError(replica.Name);
-            var connectFailure = IsConnectFailure(exception);
-            if (connectFailure && table.EjectReplica(replica.Name))
-            {
-                // Passive health: nothing listens there any more, so no call waits for the next poll to learn it.
-                LogEjected(logger, replica.Name, exception?.Message ?? error.ToString());
-            }
+            var connectFailure = failures.Failed(replica, exception, exception?.Message ?? error.ToString());
             var retry = attempt + 1 < attempts && !context.Response.HasStarted
                 && connectFailure && (body?.TryRewind() ?? true);
             if (retry)
             {
-                LogRetry(logger, replica.Name, destinations[attempt + 1].Name, exception?.Message ?? error.ToString());
-                GatewayMetrics.Retry("connect");
+                failures.RetryingAfterConnectFailure(replica, destinations[attempt + 1], exception?.Message ?? error.ToString());
                 context.Features.Set<IForwarderErrorFeature>(null);
                 ClearResponse(context);
                 continue;
@@ -105,28 +94,6 @@ public sealed partial class ReplicaForwarder(
             trailers.Clear();
         }
     }
-
-    /// <summary>True when the connection itself failed, so the request certainly did not reach the replica.</summary>
-    public static bool IsConnectFailure(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } or SocketException)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} refused the connection; retrying on {Next}: {Reason}")]
-    private static partial void LogRetry(ILogger logger, string replica, string next, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} is out until it answers a poll: the connection failed ({Reason})")]
-    private static partial void LogEjected(ILogger logger, string replica, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} answered Unavailable; retrying on {Next}")]
-    private static partial void LogRetryUnavailable(ILogger logger, string replica, string next);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding {Path} to replica {Replica} failed: {Error} {Reason}")]
     private static partial void LogForwardFailed(ILogger logger, string replica, string path, ForwarderError error, string reason);

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using Grpc.Core;
-using MaaS.Gateway.Routing;
 using Microsoft.Extensions.Primitives;
 
 namespace MaaS.Gateway.Forwarding;
@@ -17,7 +16,7 @@ namespace MaaS.Gateway.Forwarding;
 /// replica answers Unavailable without a message, within the caller's deadline — without YARP's
 /// per-request machinery (transform pipeline, activity time-out, response-start deferral).
 /// </summary>
-public sealed partial class UnaryForwarder(ForwardingClient client, RoutingTable table, ILogger<UnaryForwarder> logger)
+public sealed partial class UnaryForwarder(ForwardingClient client, UpstreamFailures failures, ILogger<UnaryForwarder> logger)
 {
     private const int MaxAttempts = 2;
 
@@ -65,17 +64,10 @@ public sealed partial class UnaryForwarder(ForwardingClient client, RoutingTable
                 {
                     return; // The client left; nobody is there to answer (and the replica is not to blame).
                 }
-                GatewayMetrics.UpstreamError(replica.Name);
-                var connectFailure = ReplicaForwarder.IsConnectFailure(ex);
-                if (connectFailure && table.EjectReplica(replica.Name))
-                {
-                    // Passive health: nothing listens there any more, so no call waits for the next poll to learn it.
-                    LogEjected(logger, replica.Name, ex.Message);
-                }
+                var connectFailure = failures.Failed(replica, ex, ex.Message);
                 if (mayRetry && connectFailure && (deadline?.TrySetRemaining(context.Request) ?? true))
                 {
-                    LogRetry(logger, replica.Name, destinations[attempt + 1].Name, ex.Message);
-                    GatewayMetrics.Retry("connect");
+                    failures.RetryingAfterConnectFailure(replica, destinations[attempt + 1], ex.Message);
                     continue;
                 }
                 LogForwardFailed(logger, replica.Name, context.Request.Path.Value ?? "", ex.Message);
@@ -91,8 +83,7 @@ public sealed partial class UnaryForwarder(ForwardingClient client, RoutingTable
                 {
                     if (!aborted.IsCancellationRequested && (deadline?.TrySetRemaining(context.Request) ?? true))
                     {
-                        LogRetryUnavailable(logger, replica.Name, destinations[attempt + 1].Name);
-                        GatewayMetrics.Retry("unavailable");
+                        failures.RetryingAfterUnavailable(replica, destinations[attempt + 1]);
                         continue;
                     }
                     // No time left for another try: the replica's own answer goes back as it is.
@@ -265,15 +256,6 @@ public sealed partial class UnaryForwarder(ForwardingClient client, RoutingTable
             ? (StatusCode)number
             : null;
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} refused the connection; retrying on {Next}: {Reason}")]
-    private static partial void LogRetry(ILogger logger, string replica, string next, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} is out until it answers a poll: the connection failed ({Reason})")]
-    private static partial void LogEjected(ILogger logger, string replica, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Replica} answered Unavailable; retrying on {Next}")]
-    private static partial void LogRetryUnavailable(ILogger logger, string replica, string next);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding {Path} to replica {Replica} failed: {Reason}")]
     private static partial void LogForwardFailed(ILogger logger, string replica, string path, string reason);

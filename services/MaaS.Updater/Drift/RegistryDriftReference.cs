@@ -15,7 +15,7 @@ namespace MaaS.Updater.Drift;
 /// last asked: drift is checked against the champion, which changes rarely.
 /// </summary>
 public sealed partial class RegistryDriftReference(
-    RegistryGateway registry, RegistryService.RegistryServiceClient client, IOptions<DriftOptions> options, ILogger<RegistryDriftReference> logger)
+    IRegistryGateway registry, IOptions<DriftOptions> options, ILogger<RegistryDriftReference> logger)
     : IDriftReference
 {
     private readonly ConcurrentDictionary<string, (long Version, Lazy<Task<DriftReference>> Load)> cache = new(StringComparer.Ordinal);
@@ -43,7 +43,7 @@ public sealed partial class RegistryDriftReference(
         {
             throw MeshErrors.FailedPrecondition($"Model '{model}' version {version} names no training dataset in its lineage; drift has nothing to compare with.");
         }
-        var (info, content) = await DownloadAsync(lineage.DatasetName, lineage.DatasetVersion, ct);
+        var (info, content) = await registry.DownloadDatasetAsync(lineage.DatasetName, lineage.DatasetVersion, ct);
         var source = $"dataset {info.Name} v{info.Version}";
         if (lineage.DatasetDigest.Length > 0 && info.Digest.Length > 0 && !string.Equals(info.Digest, lineage.DatasetDigest, StringComparison.OrdinalIgnoreCase))
         {
@@ -83,19 +83,6 @@ public sealed partial class RegistryDriftReference(
         }
         LogLoaded(logger, model, version, source, keep, columns.Features.Count);
         return reference;
-    }
-
-    private async Task<(DatasetVersion Info, byte[] Content)> DownloadAsync(string name, long version, CancellationToken ct)
-    {
-        using var call = client.DownloadDataset(new DownloadDatasetRequest { Name = name, Version = version }, cancellationToken: ct);
-        using var content = new MemoryStream();
-        DatasetVersion? info = null;
-        await foreach (var message in call.ResponseStream.ReadAllAsync(ct))
-        {
-            if (message.PayloadCase == DownloadDatasetResponse.PayloadOneofCase.Dataset) info = message.Dataset;
-            else if (message.PayloadCase == DownloadDatasetResponse.PayloadOneofCase.Chunk) message.Chunk.WriteTo(content);
-        }
-        return (info ?? throw MeshErrors.FailedPrecondition($"The registry sent dataset {name} v{version} without its description."), content.ToArray());
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Drift reference of {Model} version {Version}: {Source}, {Rows} rows, {Features} features")]

@@ -16,7 +16,7 @@ public sealed class RegistryDriftReferenceTests
 
     public RegistryDriftReferenceTests()
     {
-        references = new RegistryDriftReference(new RegistryGateway(client), client, Options.Create(new DriftOptions()), NullLogger<RegistryDriftReference>.Instance);
+        references = new RegistryDriftReference(new RegistryGateway(client), Options.Create(new DriftOptions()), NullLogger<RegistryDriftReference>.Instance);
     }
 
     [Fact]
