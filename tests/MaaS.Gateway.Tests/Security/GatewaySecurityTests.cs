@@ -244,7 +244,7 @@ public sealed class GatewaySecurityTests(SecuredGatewayFixture fixture) : IClass
 
         Assert.Equal(["infer"], key.Scopes);
         Assert.StartsWith($"maas_{key.Id}_", token);
-        Assert.DoesNotContain(token[(token.LastIndexOf('_') + 1)..], listed.ToString());
+        Assert.DoesNotContain(token.Split('_', 3)[2], listed.ToString());
         Assert.True(revoked.Key.Revoked);
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
         Assert.DoesNotContain(active.Keys, k => k.Id == key.Id);
