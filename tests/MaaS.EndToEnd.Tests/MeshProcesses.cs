@@ -79,7 +79,7 @@ public class MeshProcesses : IAsyncLifetime
     public Uri ReplicaRest { get; private set; } = null!;
 
     /// <summary>Build configuration of this test assembly; the services are taken from the same one.</summary>
-    public static string Configuration => AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+    public static string Configuration => RepoPaths.CurrentConfiguration;
 
     /// <inheritdoc />
     public async Task InitializeAsync()

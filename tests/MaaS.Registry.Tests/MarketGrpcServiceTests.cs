@@ -2,6 +2,7 @@ using Grpc.Core;
 using MaaS.Contracts;
 using MaaS.Registry.Market;
 using MaaS.Registry.V1;
+using MaaS.Testing;
 using MassTransit.Testing;
 
 namespace MaaS.Registry.Tests;
@@ -298,29 +299,24 @@ public sealed class MarketGrpcServiceTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Start_CatalogWithBrokenCard_FailsNamingTheFileAndField()
+    public async Task Start_CatalogWithBrokenCard_FailsNamingTheFileAndField()
     {
         using var broken = new MarketFixtureCatalog();
         broken.Edit(broken.CardPath(MarketFixtureCatalog.Moons), card => card["outputs"] = new System.Text.Json.Nodes.JsonArray());
 
-        var error = Assert.ThrowsAny<Exception>(() => new MarketHost(broken.Directory));
+        var output = await StartupRefusal.RunAsync("services/MaaS.Registry", new Dictionary<string, string> { ["Market:CatalogDirectory"] = broken.Directory });
 
-        var catalogError = Assert.IsType<MarketCatalogException>(Unwrap(error));
-        Assert.Contains(broken.CardPath(MarketFixtureCatalog.Moons), catalogError.Message);
-        Assert.Contains("field 'outputs' must be a non-empty array", catalogError.Message);
+        Assert.Contains(nameof(MarketCatalogException), output);
+        Assert.Contains(broken.CardPath(MarketFixtureCatalog.Moons), output);
+        Assert.Contains("field 'outputs' must be a non-empty array", output);
     }
 
     [Fact]
-    public void Start_ConfiguredCatalogMissing_FailsNamingTheSetting()
+    public async Task Start_ConfiguredCatalogMissing_FailsNamingTheSetting()
     {
-        var error = Assert.ThrowsAny<Exception>(() => new MarketHost(Path.Combine(_catalog.Directory, "nowhere")));
+        var output = await StartupRefusal.RunAsync("services/MaaS.Registry",
+            new Dictionary<string, string> { ["Market:CatalogDirectory"] = Path.Combine(_catalog.Directory, "nowhere") });
 
-        Assert.Contains("Market:CatalogDirectory", Unwrap(error).Message);
-    }
-
-    private static Exception Unwrap(Exception error)
-    {
-        while (error is AggregateException { InnerException: { } inner }) error = inner;
-        return error;
+        Assert.Contains("Market:CatalogDirectory", output);
     }
 }

@@ -1,9 +1,10 @@
 using System.Text;
 using Amazon.S3.Model;
 using Grpc.Core;
-using MaaS.Registry.Storage;
 using MaaS.Registry.Storage.S3;
+using MaaS.Registry.Storage;
 using MaaS.Registry.Tests.Stores;
+using MaaS.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace MaaS.Registry.Tests;
@@ -169,13 +170,9 @@ public sealed class S3BlobStoreTests : IDisposable
         var settings = _server.Settings(_prefix);
         settings["Registry:S3:Bucket"] = "";
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
-        {
-            await using var host = new RegistryHost(settings: settings);
-            await host.CreateModelAsync("linear");
-        });
+        var output = await StartupRefusal.RunAsync("services/MaaS.Registry", settings);
 
-        Assert.Contains("Registry:S3:Bucket is required when Registry:BlobStore is S3.", error.ToString());
+        Assert.Contains("Registry:S3:Bucket is required when Registry:BlobStore is S3.", output);
     }
 
     private async Task<StoredBlob> StoreAsync(byte[] content, string? declaredDigest = null, long maxBytes = 16 << 20, int chunk = 5)

@@ -30,6 +30,10 @@ public static class RepoPaths
             : null;
     }
 
+    /// <summary>Build configuration of the running test assembly; services are taken from the same one.</summary>
+    public static string CurrentConfiguration =>
+        AppContext.BaseDirectory.Contains("/bin/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+
     /// <summary>The project's <c>bin/{configuration}</c> folder.</summary>
     public static string BinDirectory(string root, string projectDirectory, string configuration) =>
         Path.Combine(root, projectDirectory, "bin", configuration);

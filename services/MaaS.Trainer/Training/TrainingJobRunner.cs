@@ -80,7 +80,11 @@ public sealed partial class TrainingJobRunner(
             try
             {
                 var began = clock.GetTimestamp();
-                trained = await Task.Run(() => trainer.Train(table, spec, warmStart, p => recorder.Report(p, clock.GetElapsedTime(began)), ct, checkpoint), ct);
+                // A thread of its own for the whole run (LongRunning), not a pool thread: jobs last minutes, and
+                // with a few of them the pool had no thread left for the gRPC calls and watch streams that report them.
+                trained = await Task.Factory.StartNew(
+                    () => trainer.Train(table, spec, warmStart, p => recorder.Report(p, clock.GetElapsedTime(began)), ct, checkpoint),
+                    ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             }
             finally
             {
