@@ -38,7 +38,11 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
     {
         if (ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
         {
-            return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled by the caller."));
+            // The call's token is cancelled both when the caller goes away and when its deadline passes; the caller's
+            // own timer says DeadlineExceeded for the second, and so must we when our answer reaches it first.
+            return context.Deadline <= DateTime.UtcNow
+                ? new RpcException(new Status(StatusCode.DeadlineExceeded, "The call's deadline passed before it finished."))
+                : new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled by the caller."));
         }
         LogUnhandled(logger, ex, context.Method);
         return new RpcException(new Status(StatusCode.Internal, $"Internal error in {context.Method}; the service log has the details."));
