@@ -30,7 +30,11 @@ public static class GatewayExtensions
         services.AddSingleton<ReplicaDirectory>();
         services.AddSingleton<RoutingRefresh>();
         services.AddHostedService<RoutingPoller>();
-        builder.AddMeshBus(RoutingEventsConsumer.Register);
+        builder.AddMeshBus(bus =>
+        {
+            RoutingEventsConsumer.Register(bus);
+            ApiKeysChangedConsumer.Register(bus);
+        });
 
         services.AddHttpForwarder();
         services.AddSingleton<ForwardingClient>();

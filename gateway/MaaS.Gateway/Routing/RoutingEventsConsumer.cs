@@ -23,18 +23,6 @@ public sealed class RoutingEventsConsumer(RoutingRefresh refresh) :
         return Task.CompletedTask;
     }
 
-    /// <summary>
-    /// A temporary queue per gateway process: every gateway must see every event (a shared queue would
-    /// hand each event to one gateway only), and the queue goes away with the process.
-    /// </summary>
-    public static void Register(IBusRegistrationConfigurator bus)
-    {
-        var instance = $"{Environment.MachineName}-{Environment.ProcessId}".ToLowerInvariant();
-        var safe = new string([.. instance.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]);
-        bus.AddConsumer<RoutingEventsConsumer>().Endpoint(e =>
-        {
-            e.InstanceId = safe;
-            e.Temporary = true;
-        });
-    }
+    /// <summary>On a queue of this gateway process's own (<see cref="PerGatewayQueue"/>): every replica must see every change.</summary>
+    public static void Register(IBusRegistrationConfigurator bus) => PerGatewayQueue.AddConsumer<RoutingEventsConsumer>(bus);
 }

@@ -1,8 +1,7 @@
 using System.Collections.Frozen;
+using System.Data.Common;
 using System.Globalization;
 using MaaS.ServiceDefaults;
-using MaaS.ServiceDefaults.Data;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace MaaS.Gateway.Security;
@@ -22,49 +21,36 @@ public sealed class ApiKeyEntry(ApiKeyRecord record, byte[] hash)
 }
 
 /// <summary>
-/// The gateway's keys in {Mesh:DataDirectory}/gateway.db, and an in-memory copy of the active ones that
-/// every request reads without a lock or a database read. The copy is an immutable dictionary swapped
-/// whole on each (rare) create or revoke; the file stays the record across restarts.
+/// The gateway's keys: the rules (unique active names, the last admin key, the bootstrap admin key) over an
+/// <see cref="IApiKeyDatabase"/> (Gateway:Auth:Store), and an in-memory snapshot of the active keys that every
+/// request reads without a lock or a database read. The snapshot is immutable and swapped whole on a create,
+/// a revoke or a reload (an ApiKeysChanged event from another replica, or every Gateway:Auth:RefreshSeconds);
+/// an unchanged key keeps its <see cref="ApiKeyEntry"/>, so a reload never refills its token bucket.
 /// </summary>
 public sealed partial class ApiKeyStore
 {
-    private static readonly string[] Migrations =
-    [
-        """
-        CREATE TABLE api_keys (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            hash BLOB NOT NULL,
-            scopes TEXT NOT NULL,
-            requests_per_second REAL NOT NULL,
-            burst INTEGER NOT NULL,
-            created_at TEXT NOT NULL,
-            revoked_at TEXT NULL);
-        CREATE UNIQUE INDEX ux_api_keys_active_name ON api_keys (name) WHERE revoked_at IS NULL;
-        """,
-    ];
-
     /// <summary>Name of the key created at first start.</summary>
     public const string BootstrapKeyName = "admin";
 
-    private readonly string connectionString;
+    private readonly IApiKeyDatabase database;
     private readonly GatewaySecurityOptions options;
     private readonly ILogger<ApiKeyStore> logger;
-    // Create and revoke run one at a time, so "is this the last admin key" and the cache swap stay consistent.
+    // One swap at a time in this process, so a swap never drops what another just loaded; the rules
+    // themselves are kept across processes by the database's write lock (IApiKeyDatabase.Write).
     private readonly Lock writeGate = new();
-    private volatile Snapshot active;
+    private volatile Snapshot active = new([]);
 
-    /// <summary>Opens (creating when missing) the key file, loads the active keys and makes the admin key when there is none.</summary>
-    public ApiKeyStore(IOptions<MeshHostOptions> host, IOptions<GatewaySecurityOptions> options, ILogger<ApiKeyStore> logger)
+    /// <summary>Migrates the store, loads the active keys and makes (or adopts) the admin key when there is none.</summary>
+    public ApiKeyStore(IApiKeyDatabase database, IOptions<GatewaySecurityOptions> options, ILogger<ApiKeyStore> logger)
     {
+        this.database = database;
         this.options = options.Value;
         this.logger = logger;
-        connectionString = SqliteFiles.ConnectionString(host.Value.DataDirectory, "gateway.db");
-        SqliteFiles.Migrate(connectionString, Migrations);
-        active = Load([]);
+        database.Migrate();
         lock (writeGate)
         {
             EnsureAdminKey();
+            active = Load(active.Entries);
         }
     }
 
@@ -77,99 +63,130 @@ public sealed partial class ApiKeyStore
     /// <summary>Issues a key; returns its record and the token, which exists nowhere else afterwards.</summary>
     public (ApiKeyRecord Key, string Token) Create(string name, ApiScopes scopes, double ratePerSecond, int burst)
     {
+        var (id, token) = ApiKeyToken.Generate();
+        var record = new ApiKeyRecord(id, name, scopes, ratePerSecond,
+            ratePerSecond > 0 ? TokenBucket.EffectiveBurst(ratePerSecond, burst) : 0, Now(), null);
         lock (writeGate)
         {
-            if (active.ByName.ContainsKey(name))
+            database.Write(keys =>
             {
-                throw MeshErrors.AlreadyExists($"An active key named '{name}' exists; revoke it or choose another name.");
-            }
-            var (id, token) = ApiKeyToken.Generate();
-            var record = new ApiKeyRecord(id, name, scopes, ratePerSecond,
-                ratePerSecond > 0 ? TokenBucket.EffectiveBurst(ratePerSecond, burst) : 0, Now(), null);
-            Insert(record, ApiKeyToken.Hash(token));
-            active = Load(active.Entries);
-            return (record, token);
+                if (keys.ReadActive().Any(k => k.Record.Name == name))
+                {
+                    throw MeshErrors.AlreadyExists($"An active key named '{name}' exists; revoke it or choose another name.");
+                }
+                keys.Insert(record, ApiKeyToken.Hash(token));
+                return true;
+            });
+            TryReloadLocked();
         }
+        return (record, token);
     }
 
     /// <summary>Every key, oldest first; revoked ones only when asked.</summary>
-    public IReadOnlyList<ApiKeyRecord> List(bool includeRevoked)
-    {
-        using var connection = SqliteFiles.Open(connectionString);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, scopes, requests_per_second, burst, created_at, revoked_at FROM api_keys"
-            + (includeRevoked ? "" : " WHERE revoked_at IS NULL") + " ORDER BY created_at, id";
-        using var reader = command.ExecuteReader();
-        var keys = new List<ApiKeyRecord>();
-        while (reader.Read())
-        {
-            keys.Add(ReadRecord(reader));
-        }
-        return keys;
-    }
+    public IReadOnlyList<ApiKeyRecord> List(bool includeRevoked) => database.List(includeRevoked);
 
-    /// <summary>Revokes a key; from the next request on it is unknown.</summary>
+    /// <summary>Revokes a key; from the next request on it is unknown here, and on other replicas after their reload.</summary>
     public ApiKeyRecord Revoke(string id)
     {
         lock (writeGate)
         {
-            var record = List(includeRevoked: true).FirstOrDefault(k => k.Id == id)
-                ?? throw MeshErrors.NotFound($"No key has id '{id}'.");
-            if (record.RevokedAt is { } revokedAt)
+            var revoked = database.Write(keys =>
             {
-                throw MeshErrors.FailedPrecondition(
-                    $"Key '{id}' ({record.Name}) was already revoked at {revokedAt.ToString("O", CultureInfo.InvariantCulture)}.");
-            }
-            if (record.Scopes.HasFlag(ApiScopes.Admin)
-                && active.Entries.Count(e => e.Record.Scopes.HasFlag(ApiScopes.Admin)) <= 1)
-            {
-                throw MeshErrors.FailedPrecondition(
-                    $"Key '{id}' ({record.Name}) is the last active admin key; create another admin key before revoking it.");
-            }
-            var now = Now();
-            using (var connection = SqliteFiles.Open(connectionString))
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL";
-                command.Parameters.AddWithValue("$at", now.ToString("O", CultureInfo.InvariantCulture));
-                command.Parameters.AddWithValue("$id", id);
-                command.ExecuteNonQuery();
-            }
-            active = Load(active.Entries);
-            return record with { RevokedAt = now };
+                var record = keys.Find(id)?.Record ?? throw MeshErrors.NotFound($"No key has id '{id}'.");
+                if (record.RevokedAt is { } revokedAt)
+                {
+                    throw MeshErrors.FailedPrecondition(
+                        $"Key '{id}' ({record.Name}) was already revoked at {revokedAt.ToString("O", CultureInfo.InvariantCulture)}.");
+                }
+                // Counted inside the locked transaction: two replicas revoking the last two admin keys at once
+                // run one after the other, and the second sees the first's revoke.
+                if (record.Scopes.HasFlag(ApiScopes.Admin)
+                    && keys.ReadActive().Count(k => k.Record.Scopes.HasFlag(ApiScopes.Admin)) <= 1)
+                {
+                    throw MeshErrors.FailedPrecondition(
+                        $"Key '{id}' ({record.Name}) is the last active admin key; create another admin key before revoking it.");
+                }
+                var now = Now();
+                keys.MarkRevoked(id, now);
+                return record with { RevokedAt = now };
+            });
+            TryReloadLocked();
+            return revoked;
         }
     }
 
     /// <summary>
-    /// First start (no active admin key): adopts a well-formed key already in the admin key file (so a wiped
-    /// data directory does not change the operator's key), else makes one and writes it there, mode 600.
+    /// Reads the active keys again and swaps the snapshot: unchanged keys keep their entry (and bucket), new
+    /// ones appear, revoked ones disappear. On failure (database away) logs a warning, keeps the last snapshot
+    /// and returns false.
+    /// </summary>
+    public bool Reload()
+    {
+        lock (writeGate)
+        {
+            return TryReloadLocked();
+        }
+    }
+
+    private bool TryReloadLocked()
+    {
+        try
+        {
+            active = Load(active.Entries);
+            return true;
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException or IOException)
+        {
+            LogReloadFailed(logger, active.Entries.Count, e);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// At start, in one locked write: adopts a well-formed key found in the admin key file whose id the store
+    /// has never seen (so a wiped data directory keeps the operator's key, and one Secret mounted on every
+    /// replica is the same key everywhere; a key revoked once stays revoked), else, when no admin key is
+    /// active, makes one and writes it to the file (mode 600) before the insert commits. A second replica
+    /// starting at the same moment waits for the lock and then finds the admin key there.
     /// </summary>
     private void EnsureAdminKey()
     {
         var path = AdminKeyPath;
-        if (active.Entries.Any(e => e.Record.Scopes.HasFlag(ApiScopes.Admin)))
-        {
-            if (!File.Exists(path))
-            {
-                LogAdminKeyFileMissing(logger, path);
-            }
-            return;
-        }
+        var fromFile = TryReadToken(path, out var existing, out var existingId);
         var record = new ApiKeyRecord("", BootstrapKeyName, ApiScopes.Admin, 0, 0, Now(), null);
-        if (TryReadToken(path, out var existing, out var existingId) && !Exists(existingId))
+        var outcome = database.Write(keys =>
         {
-            Insert(record with { Id = existingId }, ApiKeyToken.Hash(existing));
-            RestrictToOwner(path);
-            LogAdminKeyAdopted(logger, existingId, path);
-        }
-        else
-        {
+            if (fromFile && keys.Find(existingId) is null)
+            {
+                // The bootstrap name may be taken by another admin key; the adopted one is then named after its id.
+                var name = keys.ReadActive().Any(k => k.Record.Name == BootstrapKeyName) ? $"{BootstrapKeyName}-{existingId}" : BootstrapKeyName;
+                keys.Insert(record with { Id = existingId, Name = name }, ApiKeyToken.Hash(existing));
+                return (Adopted: true, Id: existingId);
+            }
+            if (keys.ReadActive().Any(k => k.Record.Scopes.HasFlag(ApiScopes.Admin)))
+            {
+                return (Adopted: false, Id: "");
+            }
             var (id, token) = ApiKeyToken.Generate();
-            Insert(record with { Id = id }, ApiKeyToken.Hash(token));
+            keys.Insert(record with { Id = id }, ApiKeyToken.Hash(token));
+            // Written before the commit: if writing fails nothing is committed; if the commit fails, the
+            // file holds a key the store has never seen, which the next start adopts.
             WriteKeyFile(path, token);
-            LogAdminKeyWritten(logger, id, path);
+            return (Adopted: false, Id: id);
+        });
+        if (outcome.Adopted)
+        {
+            TryRestrictToOwner(path);
+            LogAdminKeyAdopted(logger, outcome.Id, path);
         }
-        active = Load(active.Entries);
+        else if (outcome.Id.Length > 0)
+        {
+            LogAdminKeyWritten(logger, outcome.Id, path);
+        }
+        else if (!File.Exists(path))
+        {
+            LogAdminKeyFileMissing(logger, path);
+        }
     }
 
     private static bool TryReadToken(string path, out string token, out string id)
@@ -218,38 +235,28 @@ public sealed partial class ApiKeyStore
         }
     }
 
-    private bool Exists(string id)
+    /// <summary>
+    /// An adopted file readable by any user is set to mode 600. Group bits are left alone: a Kubernetes Secret
+    /// is mounted read-only as root:fsGroup 0440, which only the pod's own group can read and no chmod could change.
+    /// When the file system refuses, a warning says so.
+    /// </summary>
+    private void TryRestrictToOwner(string path)
     {
-        using var connection = SqliteFiles.Open(connectionString);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM api_keys WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        return (long)command.ExecuteScalar()! > 0;
-    }
-
-    private void Insert(ApiKeyRecord record, byte[] hash)
-    {
-        using var connection = SqliteFiles.Open(connectionString);
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO api_keys (id, name, hash, scopes, requests_per_second, burst, created_at)
-            VALUES ($id, $name, $hash, $scopes, $rate, $burst, $created)
-            """;
-        command.Parameters.AddWithValue("$id", record.Id);
-        command.Parameters.AddWithValue("$name", record.Name);
-        command.Parameters.AddWithValue("$hash", hash);
-        command.Parameters.AddWithValue("$scopes", string.Join(',', ApiScopeNames.Format(record.Scopes)));
-        command.Parameters.AddWithValue("$rate", record.RatePerSecond);
-        command.Parameters.AddWithValue("$burst", record.Burst);
-        command.Parameters.AddWithValue("$created", record.CreatedAt.ToString("O", CultureInfo.InvariantCulture));
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        const UnixFileMode others = UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
         try
         {
-            command.ExecuteNonQuery();
+            if ((File.GetUnixFileMode(path) & others) != 0)
+            {
+                RestrictToOwner(path);
+            }
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // SQLITE_CONSTRAINT: another gateway process sharing the file took the name first.
-            throw MeshErrors.AlreadyExists($"An active key named '{record.Name}' exists; revoke it or choose another name.");
+            LogAdminKeyFileModeKept(logger, path, e.Message);
         }
     }
 
@@ -258,34 +265,14 @@ public sealed partial class ApiKeyStore
     {
         var kept = previous.ToDictionary(e => e.Record.Id, StringComparer.Ordinal);
         var entries = new List<ApiKeyEntry>();
-        using var connection = SqliteFiles.Open(connectionString);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, scopes, requests_per_second, burst, created_at, revoked_at, hash FROM api_keys WHERE revoked_at IS NULL";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        foreach (var key in database.ReadActive())
         {
-            var record = ReadRecord(reader);
-            entries.Add(kept.TryGetValue(record.Id, out var entry) && entry.Record == record
+            entries.Add(kept.TryGetValue(key.Record.Id, out var entry) && entry.Record == key.Record
+                && entry.Hash.AsSpan().SequenceEqual(key.Hash)
                 ? entry
-                : new ApiKeyEntry(record, (byte[])reader.GetValue(7)));
+                : new ApiKeyEntry(key.Record, key.Hash));
         }
         return new Snapshot(entries);
-    }
-
-    private static ApiKeyRecord ReadRecord(SqliteDataReader reader)
-    {
-        var scopes = ApiScopes.None;
-        foreach (var name in reader.GetString(2).Split(',', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (ApiScopeNames.TryParse(name, out var scope))
-            {
-                scopes |= scope;
-            }
-        }
-        return new ApiKeyRecord(
-            reader.GetString(0), reader.GetString(1), scopes, reader.GetDouble(3), reader.GetInt32(4),
-            DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
-            reader.IsDBNull(6) ? null : DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
     }
 
     private static DateTimeOffset Now()
@@ -315,8 +302,14 @@ public sealed partial class ApiKeyStore
     [LoggerMessage(Level = LogLevel.Information, Message = "Created the bootstrap admin key {KeyId}; admin key written to {Path} (mode 600)")]
     private static partial void LogAdminKeyWritten(ILogger logger, string keyId, string path);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "No admin key in the database; adopted the admin key {KeyId} found in {Path}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Adopted the admin key {KeyId} found in {Path}, new to the key store")]
     private static partial void LogAdminKeyAdopted(ILogger logger, string keyId, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reloading the API keys failed; the last {Count} active keys stay in use until the next reload")]
+    private static partial void LogReloadFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The admin key file {Path} can be read by any user and its mode could not be set to 600: {Reason}")]
+    private static partial void LogAdminKeyFileModeKept(ILogger logger, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The admin key file {Path} is missing; the admin keys in the database stay valid, but only their holders can manage keys")]
     private static partial void LogAdminKeyFileMissing(ILogger logger, string path);

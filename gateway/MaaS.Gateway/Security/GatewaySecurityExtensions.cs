@@ -1,3 +1,4 @@
+using MaaS.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace MaaS.Gateway.Security;
@@ -5,15 +6,22 @@ namespace MaaS.Gateway.Security;
 /// <summary>Registration and pipeline placement of API keys and rate limits.</summary>
 public static class GatewaySecurityExtensions
 {
-    /// <summary>Options (validated at start), the key store, and its creation at start (bootstrap admin key).</summary>
+    /// <summary>Options (validated at start), the key store over its database, its creation at start (bootstrap admin key) and its reloads.</summary>
     public static WebApplicationBuilder AddGatewaySecurity(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddOptions<GatewaySecurityOptions>().BindConfiguration(GatewaySecurityOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewaySecurityOptions>, GatewaySecurityOptionsValidator>();
+        services.AddSingleton<IApiKeyDatabase>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<GatewaySecurityOptions>>().Value;
+            return options.Store == GatewaySecurityOptions.StorePostgres
+                ? new PostgresApiKeyDatabase(options.ConnectionString, sp.GetRequiredService<ILogger<PostgresApiKeyDatabase>>())
+                : new SqliteApiKeyDatabase(sp.GetRequiredService<IOptions<MeshHostOptions>>().Value.DataDirectory);
+        });
         services.AddSingleton<ApiKeyStore>();
-        services.AddHostedService<KeyStoreStartup>();
+        services.AddHostedService<ApiKeyRefresher>();
         return builder;
     }
 
@@ -31,20 +39,5 @@ public static class GatewaySecurityExtensions
         app.UseMiddleware<GatewaySecurityMiddleware>(options.OpenInference);
         app.MapGrpcService<KeyGrpcService>();
         return app;
-    }
-
-    /// <summary>Opens the key file and writes the admin key at start, not at the first request.</summary>
-    private sealed class KeyStoreStartup(IServiceProvider services, IOptions<GatewaySecurityOptions> options) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            if (options.Value.Enabled)
-            {
-                services.GetRequiredService<ApiKeyStore>();
-            }
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace MaaS.Gateway.Security;
 
@@ -28,9 +29,28 @@ public sealed class GatewaySecurityOptions
     /// <summary>Bucket size of a new key when CreateKey does not give one; 0 = the rate rounded up (at least 1).</summary>
     [Range(0, TokenBucket.MaxBurst)]
     public int DefaultBurst { get; set; }
+
+    /// <summary>
+    /// Where the keys are kept: Sqlite ({Mesh:DataDirectory}/gateway.db, one gateway) or Postgres
+    /// (<see cref="ConnectionString"/>, shared by every gateway replica).
+    /// </summary>
+    public string Store { get; set; } = StoreSqlite;
+
+    /// <summary>Npgsql connection string when <see cref="Store"/> is Postgres (e.g. <c>Host=postgres;Username=maas;Database=maas</c>).</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// How often the in-memory keys are reloaded from the store, in seconds: the safety net for an
+    /// ApiKeysChanged event another replica published and this one missed (broker away).
+    /// </summary>
+    [Range(1, 3600, ErrorMessage = "Gateway:Auth:RefreshSeconds must be between 1 and 3600.")]
+    public int RefreshSeconds { get; set; } = 10;
+
+    /// <summary><see cref="Store"/> values.</summary>
+    public const string StoreSqlite = "Sqlite", StorePostgres = "Postgres";
 }
 
-/// <summary>Checks what data annotations cannot: a usable key file path.</summary>
+/// <summary>Checks what data annotations cannot: a usable key file path, a known store and its connection string.</summary>
 public sealed class GatewaySecurityOptionsValidator : IValidateOptions<GatewaySecurityOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewaySecurityOptions options)
@@ -45,6 +65,29 @@ public sealed class GatewaySecurityOptionsValidator : IValidateOptions<GatewaySe
         {
             return ValidateOptionsResult.Fail(
                 $"{GatewaySecurityOptions.Section}:AdminKeyFile must be a file path such as .maas/admin.key; it is '{path}'.");
+        }
+        if (options.Store is not (GatewaySecurityOptions.StoreSqlite or GatewaySecurityOptions.StorePostgres))
+        {
+            return ValidateOptionsResult.Fail(
+                $"{GatewaySecurityOptions.Section}:Store must be {GatewaySecurityOptions.StoreSqlite} or {GatewaySecurityOptions.StorePostgres}; it is '{options.Store}'.");
+        }
+        if (options.Store == GatewaySecurityOptions.StorePostgres && string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            return ValidateOptionsResult.Fail(
+                $"{GatewaySecurityOptions.Section}:ConnectionString is required when {GatewaySecurityOptions.Section}:Store is {GatewaySecurityOptions.StorePostgres}.");
+        }
+        if (options.Store == GatewaySecurityOptions.StorePostgres)
+        {
+            try
+            {
+                _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            }
+            catch (ArgumentException e)
+            {
+                // The message names the bad keyword; the string itself is not repeated (it may hold a password).
+                return ValidateOptionsResult.Fail(
+                    $"{GatewaySecurityOptions.Section}:ConnectionString is not a valid Npgsql connection string: {e.Message}");
+            }
         }
         return ValidateOptionsResult.Success;
     }

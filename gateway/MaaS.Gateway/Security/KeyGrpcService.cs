@@ -1,17 +1,23 @@
 using System.Text.RegularExpressions;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using MaaS.Contracts;
 using MaaS.Gateway.V1;
 using MaaS.ServiceDefaults;
+using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace MaaS.Gateway.Security;
 
 /// <summary>maas.gateway.v1.KeyService: issue, list and revoke keys (the middleware lets only admin keys in).</summary>
-public sealed partial class KeyGrpcService(ApiKeyStore store, IOptions<GatewaySecurityOptions> options, ILogger<KeyGrpcService> logger)
+public sealed partial class KeyGrpcService(
+    ApiKeyStore store, IPublishEndpoint publisher, IOptions<GatewaySecurityOptions> options, ILogger<KeyGrpcService> logger)
     : KeyService.KeyServiceBase
 {
-    public override Task<CreateKeyResponse> CreateKey(CreateKeyRequest request, ServerCallContext context)
+    /// <summary>How long a create or revoke waits for the broker to take its ApiKeysChanged event.</summary>
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(5);
+
+    public override async Task<CreateKeyResponse> CreateKey(CreateKeyRequest request, ServerCallContext context)
     {
         if (!NameRule().IsMatch(request.Name))
         {
@@ -44,7 +50,8 @@ public sealed partial class KeyGrpcService(ApiKeyStore store, IOptions<GatewaySe
 
         var (key, token) = store.Create(request.Name, scopes, rate, (int)burst);
         LogCreated(logger, key.Id, key.Name, string.Join(',', ApiScopeNames.Format(key.Scopes)));
-        return Task.FromResult(new CreateKeyResponse { Key = ToMessage(key), Token = token });
+        await PublishChangedAsync(key.Id, ApiKeysChanged.Created);
+        return new CreateKeyResponse { Key = ToMessage(key), Token = token };
     }
 
     public override Task<ListKeysResponse> ListKeys(ListKeysRequest request, ServerCallContext context)
@@ -54,7 +61,7 @@ public sealed partial class KeyGrpcService(ApiKeyStore store, IOptions<GatewaySe
         return Task.FromResult(response);
     }
 
-    public override Task<RevokeKeyResponse> RevokeKey(RevokeKeyRequest request, ServerCallContext context)
+    public override async Task<RevokeKeyResponse> RevokeKey(RevokeKeyRequest request, ServerCallContext context)
     {
         if (!ApiKeyToken.IsId(request.Id))
         {
@@ -62,7 +69,25 @@ public sealed partial class KeyGrpcService(ApiKeyStore store, IOptions<GatewaySe
         }
         var key = store.Revoke(request.Id);
         LogRevoked(logger, key.Id, key.Name);
-        return Task.FromResult(new RevokeKeyResponse { Key = ToMessage(key) });
+        await PublishChangedAsync(key.Id, ApiKeysChanged.Revoked);
+        return new RevokeKeyResponse { Key = ToMessage(key) };
+    }
+
+    /// <summary>
+    /// Tells the other replicas to reload now. The change is already committed, so a broker that is away does
+    /// not fail the call: the replicas' periodic reload (Gateway:Auth:RefreshSeconds) picks it up instead.
+    /// </summary>
+    private async Task PublishChangedAsync(string keyId, string change)
+    {
+        using var timeout = new CancellationTokenSource(PublishTimeout);
+        try
+        {
+            await publisher.Publish(new ApiKeysChanged { KeyId = keyId, Change = change }, timeout.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogPublishFailed(logger, keyId, change, options.Value.RefreshSeconds, e.Message);
+        }
     }
 
     private static ApiKey ToMessage(ApiKeyRecord record)
@@ -89,6 +114,9 @@ public sealed partial class KeyGrpcService(ApiKeyStore store, IOptions<GatewaySe
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created API key {KeyId} '{Name}' with scopes {Scopes}")]
     private static partial void LogCreated(ILogger logger, string keyId, string name, string scopes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish ApiKeysChanged for key {KeyId} ({Change}); other gateway replicas see it at their next reload, within {RefreshSeconds} s: {Reason}")]
+    private static partial void LogPublishFailed(ILogger logger, string keyId, string change, int refreshSeconds, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Revoked API key {KeyId} '{Name}'")]
     private static partial void LogRevoked(ILogger logger, string keyId, string name);
