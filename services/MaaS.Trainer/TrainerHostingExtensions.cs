@@ -4,6 +4,7 @@ using MaaS.ServiceDefaults;
 using MaaS.ServiceDefaults.Outbox;
 using MaaS.Trainer.Jobs;
 using MaaS.Trainer.Onnx;
+using MaaS.Trainer.Peers;
 using MaaS.Trainer.Storage;
 using MaaS.Trainer.Training;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,6 +21,7 @@ public static class TrainerHostingExtensions
         var services = builder.Services;
         services.AddOptions<TrainerOptions>().BindConfiguration(TrainerOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TrainerOptions>, TrainerPeersValidation>();
         // Two replicas on one host differ by port, so hostname-port names each one.
         services.AddOptions<TrainerOptions>().PostConfigure<IOptions<MeshHostOptions>>((o, mesh) =>
         {
@@ -48,6 +50,10 @@ public static class TrainerHostingExtensions
         services.AddSingleton<JobEvents>();
         services.AddSingleton<IOutboxDatabase>(sp => sp.GetRequiredService<TrainerDatabase>());
         services.AddSqliteOutbox();
+
+        // The other replicas, asked about jobs this one does not keep; tests replace the channel factory.
+        services.TryAddSingleton<IPeerChannelFactory, PeerChannelFactory>();
+        services.AddSingleton<TrainerPeers>();
 
         services.AddSingleton<ExportVerifier>();
         services.AddSingleton<ModelTrainer>();

@@ -39,6 +39,21 @@ public sealed class TrainerOptions
     [Range(0, 65536, ErrorMessage = "Trainer:DatasetCacheMegabytes must be between 0 and 65536.")]
     public int DatasetCacheMegabytes { get; set; } = 256;
 
+    /// <summary>
+    /// gRPC addresses of the other replicas (http://10.0.0.5:7002, or dns:///trainer-headless:7002 for every address
+    /// of a DNS name); empty = this replica answers about its own jobs only. A job asked about here but kept by
+    /// another replica is looked up there (GetJob, WatchJob, CancelJob) and ListJobs merges every replica's jobs.
+    /// Checked by <see cref="Peers.TrainerPeersValidation"/>.
+    /// </summary>
+    public List<string> Peers { get; set; } = [];
+
+    /// <summary>Resolve the host of every http(s) peer to all its addresses on use (cached ~5 s), as dns:/// peers are.</summary>
+    public bool PeersResolveDns { get; set; }
+
+    /// <summary>How long a call forwarded to a peer may take before that peer is skipped as unreachable.</summary>
+    [Range(100, 60_000, ErrorMessage = "Trainer:PeerTimeoutMilliseconds must be between 100 and 60000.")]
+    public int PeerTimeoutMilliseconds { get; set; } = 2000;
+
     /// <summary>The intra-op thread count <see cref="TorchThreads"/> resolves to.</summary>
     public int EffectiveTorchThreads => TorchThreads > 0 ? TorchThreads : Math.Max(1, Environment.ProcessorCount / MaxConcurrentJobs);
 }

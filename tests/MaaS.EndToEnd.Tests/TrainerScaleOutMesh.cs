@@ -5,8 +5,8 @@
 namespace MaaS.EndToEnd.Tests;
 
 /// <summary>
-/// The real broker, the registry and two trainer replicas (Trainer:ReplicaId a and b, one job at a time each)
-/// consuming the one "trainer-train-model" queue; nothing else of the mesh.
+/// The real broker, the registry and two trainer replicas (Trainer:ReplicaId a and b, one job at a time each,
+/// each the other's Trainer:Peers) consuming the one "trainer-train-model" queue; nothing else of the mesh.
 /// </summary>
 public sealed class TrainerScaleOutMesh : MeshProcesses
 {
@@ -27,10 +27,13 @@ public sealed class TrainerScaleOutMesh : MeshProcesses
         Registry = new Uri($"http://127.0.0.1:{registry}");
         string[] common = [$"--Bus:Port={amqp}", $"--Services:Registry={Registry}"];
         Start("registry", "services/MaaS.Registry", registry, 0, common);
-        foreach (var replica in new[] { "a", "b" })
+        // Each replica lists the other as its peer, so both ports are chosen before either starts.
+        var ports = new Dictionary<string, int> { ["a"] = FreePort(), ["b"] = FreePort() };
+        foreach (var (replica, port) in ports)
         {
-            var port = FreePort();
-            Start("trainer-" + replica, "services/MaaS.Trainer", port, 0, [.. common, $"--Trainer:ReplicaId={replica}", "--Trainer:MaxConcurrentJobs=1"]);
+            var peer = ports.Single(p => p.Key != replica).Value;
+            Start("trainer-" + replica, "services/MaaS.Trainer", port, 0,
+                [.. common, $"--Trainer:ReplicaId={replica}", "--Trainer:MaxConcurrentJobs=1", $"--Trainer:Peers:0=http://127.0.0.1:{peer}"]);
             Trainers[replica] = new Uri($"http://127.0.0.1:{port}");
         }
         return Task.CompletedTask;

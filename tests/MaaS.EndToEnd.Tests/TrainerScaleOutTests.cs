@@ -12,7 +12,8 @@ namespace MaaS.EndToEnd.Tests;
 
 /// <summary>
 /// Issue 5's scale-out over the real broker: two trainer replicas compete for TrainModel commands on one durable
-/// queue; every job runs on exactly one replica, exactly once, and both replicas take work.
+/// queue; every job runs on exactly one replica, exactly once, and both replicas take work. Each replica has the
+/// other as its peer, so either one answers about every job.
 /// </summary>
 public sealed class TrainerScaleOutTests(TrainerScaleOutMesh mesh) : IClassFixture<TrainerScaleOutMesh>
 {
@@ -87,18 +88,35 @@ public sealed class TrainerScaleOutTests(TrainerScaleOutMesh mesh) : IClassFixtu
         var listed = new List<string>();
         foreach (var (replica, client) in trainers)
         {
-            var jobs = (await client.ListJobsAsync(new ListJobsRequest { ModelName = Model })).Jobs;
+            var jobs = (await client.ListJobsAsync(new ListJobsRequest { ModelName = Model }, LocalOnly)).Jobs;
             Assert.All(jobs, j => Assert.Equal((replica, JobState.Succeeded), (j.ReplicaId, j.State)));
             listed.AddRange(jobs.Select(j => j.JobId));
         }
         Assert.Equal(ids.Order(), listed.Order());
 
+        // Through its peer, replica a answers about every job, also those b ran, and lists all six, newest first.
+        var a = trainers["a"];
+        foreach (var id in ids)
+        {
+            var got = (await a.GetJobAsync(new GetJobRequest { JobId = id })).Job;
+            Assert.Equal((id, JobState.Succeeded, holders[id][0].Replica), (got.JobId, got.State, got.ReplicaId));
+        }
+        var page1 = await a.ListJobsAsync(new ListJobsRequest { ModelName = Model, PageSize = 4 });
+        var page2 = await a.ListJobsAsync(new ListJobsRequest { ModelName = Model, PageSize = 4, PageToken = page1.NextPageToken });
+        var merged = page1.Jobs.Concat(page2.Jobs).ToList();
+        Assert.Equal(ids.Order(), merged.Select(j => j.JobId).Order());
+        Assert.Equal(merged.OrderByDescending(j => j.CreatedAt.ToDateTime()).Select(j => j.JobId), merged.Select(j => j.JobId));
+        Assert.Equal("", page2.NextPageToken);
+
         foreach (var channel in channels.Values) channel.Dispose();
     }
 
+    // Trainer replicas answer a forwarded call from their own store only: what each replica itself holds.
+    private static readonly Metadata LocalOnly = new() { { "x-maas-trainer-forwarded", "1" } };
+
     private static bool IsEnded(JobState state) => state is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 
-    // Asks every replica for every job: NotFound means that replica never took it.
+    // Asks every replica for every job from its own store (a plain call would ask its peer too): NotFound means that replica never took it.
     private static async Task<Dictionary<string, List<(string Replica, Job Job)>>> HoldersAsync(
         Dictionary<string, TrainerService.TrainerServiceClient> trainers, List<string> ids)
     {
@@ -109,7 +127,7 @@ public sealed class TrainerScaleOutTests(TrainerScaleOutMesh mesh) : IClassFixtu
             {
                 try
                 {
-                    holders[id].Add((replica, (await client.GetJobAsync(new GetJobRequest { JobId = id })).Job));
+                    holders[id].Add((replica, (await client.GetJobAsync(new GetJobRequest { JobId = id }, LocalOnly)).Job));
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
                 {

@@ -5,6 +5,7 @@ using MaaS.Trainer.V1;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using static MaaS.Trainer.Tests.Support.JobCalls;
 
 namespace MaaS.Trainer.Tests;
 
@@ -225,28 +226,6 @@ public sealed class TrainerLifecycleTests
         Assert.Equal(JobState.Failed, job.State);
         Assert.Contains("diverged", job.Message);
         Assert.Null(factory.Registry.Version("steep", 1));
-    }
-
-    private static async Task<string> Submit(TrainerService.TrainerServiceClient client, TrainingSpec spec) =>
-        (await client.SubmitJobAsync(new SubmitJobRequest { Spec = spec })).JobId;
-
-    private static async Task<List<Job>> WatchToEnd(TrainerService.TrainerServiceClient client, string jobId)
-    {
-        using var call = client.WatchJob(new WatchJobRequest { JobId = jobId }, deadline: DateTime.UtcNow.AddMinutes(3));
-        var states = new List<Job>();
-        while (await call.ResponseStream.MoveNext(CancellationToken.None)) states.Add(call.ResponseStream.Current.Job);
-        return states;
-    }
-
-    // Watches until the job matches; the deadline only keeps a broken trainer from hanging the run.
-    private static async Task WaitFor(TrainerService.TrainerServiceClient client, string jobId, Func<Job, bool> condition)
-    {
-        using var call = client.WatchJob(new WatchJobRequest { JobId = jobId }, deadline: DateTime.UtcNow.AddMinutes(2));
-        while (await call.ResponseStream.MoveNext(CancellationToken.None))
-        {
-            if (condition(call.ResponseStream.Current.Job)) return;
-        }
-        throw new InvalidOperationException($"Job {jobId} ended without reaching the awaited state.");
     }
 
     private static async Task WaitUntil(Func<bool> condition)

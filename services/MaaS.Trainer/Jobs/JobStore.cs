@@ -152,24 +152,30 @@ public sealed class JobStore(TrainerDatabase database, JobEvents events)
         }
     }
 
-    /// <summary>Jobs newest first, of one model and/or state when given; <paramref name="pageToken"/> continues a listing.</summary>
-    public JobPage List(string model, JobState state, int pageSize, long pageToken)
+    /// <summary>
+    /// Jobs newest first (created_at, then job id, both descending), of one model and/or state when given; after
+    /// <paramref name="after"/> when given. The next page token is the cursor of the last job when more follow.
+    /// </summary>
+    public JobPage List(string model, JobState state, int pageSize, JobCursor? after)
     {
         using var connection = database.Open();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT {Columns} FROM jobs WHERE ($model = '' OR model = $model) AND ($state = 0 OR state = $state) AND ($after = 0 OR seq < $after) ORDER BY seq DESC LIMIT $limit";
+        cmd.CommandText = $"SELECT {Columns} FROM jobs WHERE ($model = '' OR model = $model) AND ($state = 0 OR state = $state) "
+            + "AND ($after = 0 OR created_at < $created OR (created_at = $created AND id < $id)) ORDER BY created_at DESC, id DESC LIMIT $limit";
         cmd.Parameters.AddWithValue("$model", model);
         cmd.Parameters.AddWithValue("$state", (int)state);
-        cmd.Parameters.AddWithValue("$after", pageToken);
+        cmd.Parameters.AddWithValue("$after", after is null ? 0 : 1);
+        cmd.Parameters.AddWithValue("$created", after?.CreatedText ?? "");
+        cmd.Parameters.AddWithValue("$id", after?.JobId ?? "");
         cmd.Parameters.AddWithValue("$limit", pageSize + 1);
-        var jobs = new List<(long Seq, Job Job)>();
+        var jobs = new List<Job>();
         using (var reader = cmd.ExecuteReader())
         {
-            while (reader.Read()) jobs.Add(FromRow(reader));
+            while (reader.Read()) jobs.Add(FromRow(reader).Job);
         }
         var more = jobs.Count > pageSize;
         if (more) jobs.RemoveAt(jobs.Count - 1);
-        return new JobPage(jobs.Select(j => j.Job).ToList(), more ? jobs[^1].Seq.ToString(CultureInfo.InvariantCulture) : "");
+        return new JobPage(jobs, more ? JobCursor.Of(jobs[^1]).ToToken() : "");
     }
 
     /// <summary>Ids of this replica's jobs in a state, oldest first (restart recovery).</summary>

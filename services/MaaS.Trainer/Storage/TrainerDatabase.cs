@@ -41,6 +41,11 @@ public sealed class TrainerDatabase : IOutboxDatabase
             eta_ms INTEGER NOT NULL,
             PRIMARY KEY (job_id, epoch));
         """ + SqliteOutbox.CreateTableSql,
+        // ListJobs pages by (created_at, id): a position every replica's store shares, so pages can be merged.
+        """
+        CREATE INDEX ix_jobs_created ON jobs (created_at, id);
+        CREATE INDEX ix_jobs_model_created ON jobs (model, created_at, id)
+        """,
     ];
 
     private readonly string connectionString;

@@ -20,6 +20,7 @@ public sealed class TrainerFactory : WebApplicationFactory<Program>
     private readonly string dataDirectory;
     private readonly bool ownsDirectory;
     private readonly IReadOnlyDictionary<string, string?> settings;
+    private readonly Action<IServiceCollection>? configureServices;
 
     /// <summary>Starts the fake registry the trainer will use, with a data directory of its own.</summary>
     public TrainerFactory()
@@ -32,7 +33,14 @@ public sealed class TrainerFactory : WebApplicationFactory<Program>
     /// null = a temporary one removed on dispose) with extra configuration.
     /// </summary>
     internal TrainerFactory(string? dataDirectory, IReadOnlyDictionary<string, string?> settings)
+        : this(dataDirectory, settings, null)
     {
+    }
+
+    /// <summary>As above, with services replaced after the trainer's own (e.g. how peers are reached).</summary>
+    internal TrainerFactory(string? dataDirectory, IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? configureServices)
+    {
+        this.configureServices = configureServices;
         (registryApp, Registry) = FakeRegistry.Start();
         ownsDirectory = dataDirectory is null;
         this.dataDirectory = dataDirectory ?? NewDataDirectory();
@@ -69,6 +77,7 @@ public sealed class TrainerFactory : WebApplicationFactory<Program>
             // between messages (training jobs), so inactivity is pushed past any run; negative checks pass
             // a cancelled token to look only at what was recorded.
             services.AddMassTransitTestHarness(x => x.SetTestTimeouts(testTimeout: TimeSpan.FromMinutes(2), testInactivityTimeout: TimeSpan.FromMinutes(10)));
+            configureServices?.Invoke(services);
         });
     }
 
