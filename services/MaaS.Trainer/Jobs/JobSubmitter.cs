@@ -3,6 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using MaaS.Registry.V1;
 using MaaS.ServiceDefaults;
+using MaaS.Trainer.Peers;
 using MaaS.Trainer.V1;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ public sealed partial class JobSubmitter(
     SpecValidator validator,
     JobStore store,
     JobQueue queue,
+    TrainerPeers peers,
     RegistryService.RegistryServiceClient registry,
     IOptions<TrainerOptions> options,
     ILogger<JobSubmitter> logger)
@@ -55,6 +57,13 @@ public sealed partial class JobSubmitter(
         else if (store.Get(jobId) is not null)
         {
             LogDuplicate(logger, jobId);
+            return null;
+        }
+        else if (await peers.HolderOfAsync(jobId, ct) is { } holder)
+        {
+            // Redelivered here after another replica took it (a broker outage while that one trained): the job is
+            // there, running or done, so training it again here would only repeat its work.
+            LogHeldByPeer(logger, jobId, holder.ReplicaId);
             return null;
         }
 
@@ -186,4 +195,7 @@ public sealed partial class JobSubmitter(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} is already known; the command is a redelivery and is ignored")]
     private static partial void LogDuplicate(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} is held by trainer replica {Replica}; the command is a redelivery and is ignored here")]
+    private static partial void LogHeldByPeer(ILogger logger, string jobId, string replica);
 }

@@ -108,6 +108,17 @@ public sealed partial class TrainerPeers : IDisposable
         return new PeerSearch<T>(null, addresses.Count, unreachable);
     }
 
+    /// <summary>
+    /// The job as the peer that holds it records it, or null when no peer answering in time has it (or none is
+    /// configured); a peer that does not answer cannot be asked, so null does not prove that none has it.
+    /// </summary>
+    public async Task<Job?> HolderOfAsync(string jobId, CancellationToken cancellationToken)
+    {
+        if (!Configured) return null;
+        var search = await FindAsync("GetJob", (c, o) => c.GetJobAsync(new GetJobRequest { JobId = jobId }, o).ResponseAsync, cancellationToken);
+        return search.Found?.Value?.Job;
+    }
+
     /// <summary>Asks every peer at once and returns the answers of those that answered; the others are skipped.</summary>
     public async Task<IReadOnlyList<T>> AllAsync<T>(string method, Func<TrainerService.TrainerServiceClient, CallOptions, Task<T>> call,
         CancellationToken cancellationToken) where T : class

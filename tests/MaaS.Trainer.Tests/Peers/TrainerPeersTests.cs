@@ -1,7 +1,9 @@
 using Grpc.Core;
+using MaaS.Contracts;
 using MaaS.Testing;
 using MaaS.Trainer.Tests.Support;
 using MaaS.Trainer.V1;
+using MassTransit.Testing;
 using static MaaS.Trainer.Tests.Support.JobCalls;
 
 namespace MaaS.Trainer.Tests.Peers;
@@ -81,6 +83,32 @@ public sealed class TrainerPeersTests
         Assert.Equal(0, end.RegisteredVersion);
         Assert.Equal(StatusCode.FailedPrecondition, again.StatusCode);
         Assert.Contains("already ended", again.Status.Detail);
+    }
+
+    [Fact]
+    public async Task TrainModelCommand_RedeliveredToAReplicaWhosePeerHoldsTheJob_NotTrainedAgain()
+    {
+        await using var network = new PeerNetwork();
+        var a = network.Add("a", [PeerNetwork.Address("b")]);
+        var b = network.Add("b", [PeerNetwork.Address("a")]);
+        a.Registry.AddDataset("line", TestData.Line(2, 1));
+        b.Registry.AddDataset("line", TestData.Line(2, 1));
+        var command = new TrainModel { JobId = "redo-1", ModelName = "redo", DatasetName = "line", LabelColumn = "y", Epochs = 50, LearningRate = 0.1 };
+        var onB = b.Services.GetTestHarness();
+        await onB.Bus.Publish(command);
+        Assert.True(await onB.Consumed.Any<TrainModel>(m => m.Context.Message.JobId == "redo-1"));
+        await WaitFor(b.Client(), "redo-1", j => j.State == JobState.Succeeded);
+
+        var onA = a.Services.GetTestHarness();
+        await onA.Bus.Publish(command with { });
+        Assert.True(await onA.Consumed.Any<TrainModel>(m => m.Context.Message.JobId == "redo-1"));
+
+        Assert.NotNull(b.Registry.Version("redo", 1));
+        Assert.Null(a.Registry.Version("redo", 1));
+        var local = await Assert.ThrowsAsync<RpcException>(() =>
+            a.Client().GetJobAsync(new GetJobRequest { JobId = "redo-1" }, ForwardedHeader).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, local.StatusCode);
+        Assert.Equal("b", (await a.Client().GetJobAsync(new GetJobRequest { JobId = "redo-1" })).Job.ReplicaId);
     }
 
     [Fact]
