@@ -27,6 +27,7 @@ public static class MeshHostingExtensions
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
+        StartupFailures.Install(builder);
         builder.Services.AddOptions<MeshHostOptions>().BindConfiguration(MeshHostOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ServiceUrlsOptions>().BindConfiguration(ServiceUrlsOptions.Section);

@@ -11,7 +11,8 @@ public static class StartupRefusal
     /// <summary>
     /// Starts <c>{projectDirectory}/bin/{configuration}/…/{assembly}.dll</c> (relative to the checkout root) with an
     /// in-memory bus, free loopback ports, a fresh data folder and <paramref name="settings"/>; returns everything it
-    /// printed once it has exited non-zero. Throws <see cref="HarnessException"/> when it exits 0 or keeps running.
+    /// printed once it has exited with code 1 and its "did not start" line. Throws <see cref="HarnessException"/> when
+    /// it exits otherwise or keeps running.
     /// </summary>
     public static async Task<string> RunAsync(string projectDirectory, IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null)
     {
@@ -39,6 +40,12 @@ public static class StartupRefusal
             if (result.TimedOut || result.ExitCode == 0)
             {
                 throw new HarnessException($"{assembly} was expected to refuse to start, but it {(result.TimedOut ? "kept running" : "exited 0")}: {output}");
+            }
+            // What an operator reads last: one line with the reason (MeshRunExtensions.RunMesh), exit code 1, no crash dump.
+            var reason = result.Stderr.Split('\n').LastOrDefault(l => l.StartsWith($"{assembly} did not start: ", StringComparison.Ordinal));
+            if (result.ExitCode != 1 || reason is null)
+            {
+                throw new HarnessException($"{assembly} refused to start with exit code {result.ExitCode} and without the line '{assembly} did not start: …': {output}");
             }
             return output;
         }
