@@ -74,6 +74,45 @@ public sealed class PostgresStoreTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task TwoReplicasOnOneDatabase_EachEventPublishedOnceAndInOrder()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("maas-registry-pg-replicas-").FullName;
+        try
+        {
+            await using var a = new RegistryHost(server, dataDirectory);
+            await using var b = new RegistryHost(server, dataDirectory);
+            var names = Enumerable.Range(0, 40).Select(i => $"m{i:00}").ToList();
+            for (var i = 0; i < names.Count; i++)
+            {
+                await (i % 2 == 0 ? a : b).CreateModelAsync(names[i]);
+            }
+            var until = DateTime.UtcNow.AddSeconds(30);
+            while (a.Count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL;") > 0)
+            {
+                Assert.True(DateTime.UtcNow < until, "The two replicas left events unsent for 30 s.");
+                await Task.Delay(50);
+            }
+
+            var byA = Created(a);
+            var byB = Created(b);
+
+            // Each replica published some rows (whoever held the lease), every row once, each replica's share in outbox order.
+            Assert.Equal(names, byA.Concat(byB).Order(StringComparer.Ordinal));
+            Assert.Equal(byA.Order(StringComparer.Ordinal), byA);
+            Assert.Equal(byB.Order(StringComparer.Ordinal), byB);
+        }
+        finally
+        {
+            server.Release(dataDirectory);
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    private static List<string> Created(RegistryHost host) =>
+        host.Harness.Published.Select<MaaS.Contracts.ModelCreated>(new CancellationToken(canceled: true))
+            .Select(m => m.Context.Message.ModelName).ToList();
+
+    [Fact]
     public async Task ListModels_NamesWithDigitsAndPunctuation_ByteOrderAsOnSqlite()
     {
         string[] names = ["a-b", "a.b", "a0", "a_b", "ab", "a9"];

@@ -5,9 +5,10 @@ namespace MaaS.Registry.Storage;
 /// and its metadata committed under one process-wide gate; if the metadata fails, a blob this upload
 /// created and nothing references is removed again. Deleting metadata and then its unreferenced blob
 /// takes the same gate, so a concurrent upload of the same bytes can never end up pointing at a blob
-/// that is being removed.
+/// that is being removed. The gate spans every registry process on the same database
+/// (<see cref="Data.IRegistryDialect.LockBlobsAsync"/>), so replicas sharing one blob store keep the rule too.
 /// </summary>
-public sealed partial class BlobCommitter(IBlobStore blobs, ModelStore references, ILogger<BlobCommitter> logger)
+public sealed partial class BlobCommitter(IBlobStore blobs, ModelStore references, Data.IRegistryDialect database, ILogger<BlobCommitter> logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -18,6 +19,7 @@ public sealed partial class BlobCommitter(IBlobStore blobs, ModelStore reference
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
+            await using var replicas = await database.LockBlobsAsync();
             var blob = await upload.CommitAsync(CancellationToken.None);
             try
             {
@@ -48,6 +50,7 @@ public sealed partial class BlobCommitter(IBlobStore blobs, ModelStore reference
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
+            await using var replicas = await database.LockBlobsAsync();
             var result = await deleteMetadata(CancellationToken.None);
             var deleted = await RemoveIfUnreferencedAsync(digestOf(result), LogDeleted);
             return (result, deleted);

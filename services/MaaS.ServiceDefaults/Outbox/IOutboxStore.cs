@@ -21,6 +21,27 @@ public interface IOutboxStore
 
     /// <summary>Records that the broker took message <paramref name="id"/>.</summary>
     Task MarkSentAsync(long id, DateTimeOffset sentAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes this process the outbox's only dispatcher until the returned lease is disposed; null while another
+    /// process (a replica on the same database) dispatches, so two replicas never publish the same rows or
+    /// interleave them out of order. A database only one process uses (a service's own SQLite file) needs no lease.
+    /// </summary>
+    Task<IAsyncDisposable?> TryLeadAsync(CancellationToken cancellationToken) => Task.FromResult<IAsyncDisposable?>(NoLease.Instance);
+}
+
+/// <summary>The lease of a store that only one process dispatches.</summary>
+public sealed class NoLease : IAsyncDisposable
+{
+    /// <summary>The one instance.</summary>
+    public static readonly NoLease Instance = new();
+
+    private NoLease()
+    {
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 
 /// <summary>How messages are stored in any outbox: the contract type's full name and its JSON.</summary>

@@ -75,6 +75,9 @@ public sealed partial class OutboxDispatcher(
 
     private async Task<int> PublishPendingAsync(IBus bus, CancellationToken ct)
     {
+        // Another replica on the same database is publishing now; it publishes these rows too, in order.
+        await using var lease = await store.TryLeadAsync(ct);
+        if (lease is null) return 0;
         var pending = await store.ReadUnsentAsync(BatchSize, ct);
         foreach (var row in pending)
         {

@@ -23,6 +23,13 @@ public interface IRegistryDialect
     /// </summary>
     string ParameterName(string name);
 
+    /// <summary>
+    /// Held around a blob commit or a blob removal (<see cref="BlobCommitter"/>), so that across every registry process
+    /// on this database an upload of some bytes never points at a blob another one is removing. SQLite: no lock (one
+    /// process owns the file; the committer's own gate covers it); PostgreSQL: a session advisory lock.
+    /// </summary>
+    Task<IAsyncDisposable> LockBlobsAsync() => Task.FromResult<IAsyncDisposable>(MaaS.ServiceDefaults.Outbox.NoLease.Instance);
+
     /// <summary>Applies pending schema migrations once per process; later calls return at once.</summary>
     void EnsureMigrated();
 

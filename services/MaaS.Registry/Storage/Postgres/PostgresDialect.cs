@@ -97,6 +97,50 @@ public sealed partial class PostgresDialect : IRegistryDialect, IOutboxStore, ID
     }
 
     /// <inheritdoc />
+    public async Task<IAsyncDisposable> LockBlobsAsync()
+    {
+        EnsureMigrated();
+        var connection = await _dataSource.OpenConnectionAsync();
+        try
+        {
+            await using var command = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresStatements.BlobLockClass}, 0);", connection);
+            await command.ExecuteNonQueryAsync();
+            return new SessionLock(connection, PostgresStatements.BlobLockClass, 0);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A session advisory lock on a connection of its own, held for one batch: registry replicas sharing this
+    /// database take turns, and whoever holds it publishes the oldest unsent rows first.
+    /// </remarks>
+    public async Task<IAsyncDisposable?> TryLeadAsync(CancellationToken cancellationToken)
+    {
+        EnsureMigrated();
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = new NpgsqlCommand($"SELECT pg_try_advisory_lock({PostgresStatements.OutboxLockClass}, 1);", connection);
+            if (await command.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                return new SessionLock(connection, PostgresStatements.OutboxLockClass, 1);
+            }
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+        await connection.DisposeAsync();
+        return null;
+    }
+
+    /// <inheritdoc />
     public async Task MarkSentAsync(long id, DateTimeOffset sentAt, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand("UPDATE outbox SET sent_at = @at WHERE id = @id;");
@@ -160,4 +204,22 @@ public sealed partial class PostgresDialect : IRegistryDialect, IOutboxStore, ID
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registry schema migrated to version {Version} ({Name}) on PostgreSQL")]
     private static partial void LogMigrationApplied(ILogger logger, int version, string name);
+
+    // A session advisory lock held on its own connection; unlocked before the connection goes back to the pool
+    // (a pooled connection keeps its session locks).
+    private sealed class SessionLock(NpgsqlConnection connection, int lockClass, int key) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await using var command = new NpgsqlCommand($"SELECT pg_advisory_unlock({lockClass}, {key});", connection);
+                await command.ExecuteScalarAsync();
+            }
+            finally
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
 }

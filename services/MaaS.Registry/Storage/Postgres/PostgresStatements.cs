@@ -14,11 +14,17 @@ public static class PostgresStatements
     /// <summary>Advisory-lock class of dataset names (the first key of the two-key form).</summary>
     internal const int DatasetLockClass = 1;
 
-    /// <summary>Advisory-lock class of the outbox (see <see cref="PostgresDialect.EnqueueEvent"/>).</summary>
+    /// <summary>
+    /// Advisory-lock class of the outbox: key 0 orders enqueues (see <see cref="PostgresDialect.EnqueueEvent"/>), key 1
+    /// makes one registry process the dispatcher at a time (see <see cref="PostgresDialect.TryLeadAsync"/>).
+    /// </summary>
     internal const int OutboxLockClass = 2;
 
     /// <summary>Advisory-lock class of schema migrations.</summary>
     internal const int MigrationLockClass = 3;
+
+    /// <summary>Advisory-lock class of blob commits and removals across registry processes (see <see cref="PostgresDialect.LockBlobsAsync"/>).</summary>
+    internal const int BlobLockClass = 4;
 
     private const string ModelColumns = """
         m.name, m.description, m.task, m.owner, m.created_at,
