@@ -24,7 +24,7 @@ public sealed class InferenceGrpcServiceTests(InferenceFixture fixture) : IClass
 
         Assert.Equal("maas-inference", metadata.Name);
         Assert.False(string.IsNullOrEmpty(metadata.Version));
-        Assert.Equal(["model_repository", "statistics"], metadata.Extensions);
+        Assert.Equal(["model_repository", "binary_tensor_data", "statistics"], metadata.Extensions);
     }
 
     [Fact]

@@ -117,7 +117,7 @@ public sealed class InferenceRestTests(InferenceFixture fixture) : IClassFixture
         using var body = JsonDocument.Parse(await Http.GetStringAsync("/v2"));
 
         Assert.Equal("maas-inference", body.RootElement.GetProperty("name").GetString());
-        Assert.Equal(["model_repository", "statistics"], body.RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["model_repository", "binary_tensor_data", "statistics"], body.RootElement.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]

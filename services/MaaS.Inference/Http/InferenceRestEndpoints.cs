@@ -13,10 +13,13 @@ namespace MaaS.Inference.Http;
 /// The REST twins of the gRPC service (KServe V2 JSON): the same repository and the same engine, so a
 /// request is validated the same way whichever door it comes in by. Errors are {"error": "sentence"}
 /// with 400 (invalid), 404 (not found), 413 (over Inference:MaxRequestBytes), 429 (batching queue full) or 503 (not ready).
+/// Infer also speaks Triton's binary tensor data extension (JSON header + tensor bytes, Inference-Header-Content-Length).
 /// </summary>
 public static class InferenceRestEndpoints
 {
     private const string BinaryHeader = "Inference-Header-Content-Length";
+
+    private static readonly Func<int, string> DescribeBinarySize = bytes => $"binary_data_size {bytes}";
 
     /// <summary>Maps GET /v2, health, model metadata and readiness, infer, and the repository extension.</summary>
     public static WebApplication MapInferenceRest(this WebApplication app)
@@ -154,11 +157,6 @@ public static class InferenceRestEndpoints
 
     private static async Task<IResult> Infer(HttpContext http, InferenceEngine engine, string model, string? version)
     {
-        if (http.Request.Headers.ContainsKey(BinaryHeader))
-        {
-            return Error(StatusCodes.Status400BadRequest,
-                $"Binary tensor data ({BinaryHeader}) is not supported by this server; send the tensors as JSON data.");
-        }
         var limit = http.RequestServices.GetRequiredService<IOptions<InferenceOptions>>().Value.MaxRequestBytes;
         if (await ReadBodyAsync(http, limit) is not { } body)
         {
@@ -166,23 +164,46 @@ public static class InferenceRestEndpoints
         }
         try
         {
+            // Binary tensor data extension: the header gives the JSON length and the tensor bytes follow it.
+            int jsonLength = body.Length;
+            ReadOnlyMemory<byte>? binary = null;
+            if (http.Request.Headers.TryGetValue(BinaryHeader, out var header))
+            {
+                if (header.Count != 1 || !int.TryParse(header.ToString().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out jsonLength))
+                {
+                    return Error(StatusCodes.Status400BadRequest,
+                        $"The {BinaryHeader} header must be one non-negative integer, the length in bytes of the JSON part of the body; got '{Shorten(header.ToString())}'.");
+                }
+                if (jsonLength > body.Length)
+                {
+                    return Error(StatusCodes.Status400BadRequest,
+                        $"The {BinaryHeader} header says the JSON part is {jsonLength} bytes but the whole body has only {body.Length} bytes.");
+                }
+                binary = body.Buffer.AsMemory(jsonLength, body.Length - jsonLength);
+            }
+
             // The document reads the pooled bytes in place: the buffer goes back only after it is disposed.
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(body.Buffer.AsMemory(0, body.Length));
+                document = JsonDocument.Parse(body.Buffer.AsMemory(0, jsonLength));
             }
             catch (JsonException ex)
             {
-                return Error(StatusCodes.Status400BadRequest, $"The request body is not valid JSON: {ex.Message}");
+                return Error(StatusCodes.Status400BadRequest, binary is null
+                    ? $"The request body is not valid JSON: {ex.Message}"
+                    : $"The JSON part of the body (the first {jsonLength} bytes, per {BinaryHeader}) is not valid JSON: {ex.Message}");
             }
             using (document)
             {
                 try
                 {
-                    var request = ParseInfer(document.RootElement, model, version, ResolvedVersion(http.Request));
+                    var (request, outputs) = ParseInfer(document.RootElement, model, version, ResolvedVersion(http.Request), binary);
                     var result = await engine.InferAsync(request, http.RequestAborted);
-                    return new JsonWriterResult(StatusCodes.Status200OK, w => WriteInferResponse(w, result), result);
+                    var asBinary = outputs.BinaryFlags(result.Outputs.Count);
+                    return asBinary.Contains(true)
+                        ? new BinaryInferResult(result, asBinary)
+                        : new JsonWriterResult(StatusCodes.Status200OK, w => WriteInferResponse(w, result, null), result);
                 }
                 catch (RpcException ex)
                 {
@@ -307,8 +328,12 @@ public static class InferenceRestEndpoints
         });
     }
 
-    /// <summary>Maps the KServe V2 JSON body onto the engine's request; shape problems in the JSON itself are 400s here.</summary>
-    private static InferRequest ParseInfer(JsonElement root, string model, string? version, string? resolvedVersion)
+    /// <summary>
+    /// Maps the KServe V2 JSON body (and, with the binary extension, the bytes after it) onto the engine's
+    /// request; problems in the JSON itself and in the binary layout are 400s here.
+    /// </summary>
+    private static (InferRequest Request, OutputForms Outputs) ParseInfer(JsonElement root, string model, string? version, string? resolvedVersion,
+        ReadOnlyMemory<byte>? binary)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -319,7 +344,7 @@ public static class InferenceRestEndpoints
         {
             id = idElement.ValueKind == JsonValueKind.String ? idElement.GetString()! : throw MeshErrors.InvalidArgument("'id' must be a string.");
         }
-        RejectBinary(root, "binary_data_output", "the request");
+        var allBinary = BoolParameter(root, "binary_data_output", "the request") ?? false;
         if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
         {
             throw MeshErrors.InvalidArgument("'inputs' must be an array of tensors, each with name, shape, datatype and data.");
@@ -327,6 +352,7 @@ public static class InferenceRestEndpoints
 
         var inputs = new List<InferInput>();
         var index = 0;
+        var offset = 0;
         foreach (var input in inputsElement.EnumerateArray())
         {
             if (input.ValueKind != JsonValueKind.Object)
@@ -348,16 +374,46 @@ public static class InferenceRestEndpoints
                 }
                 shape.Add(d);
             }
-            RejectBinary(input, "binary_data_size", $"input '{name}'");
-            if (!input.TryGetProperty("data", out var data))
+            var hasData = input.TryGetProperty("data", out var data);
+            if (BinarySize(input, name) is { } size)
             {
-                throw MeshErrors.InvalidArgument($"Input '{name}' has no 'data'; give its values as a flat or nested array.");
+                if (hasData)
+                {
+                    throw MeshErrors.InvalidArgument(
+                        $"Input '{name}' has both binary_data_size and data; send its values either as binary data after the JSON or as JSON data, not both.");
+                }
+                if (binary is not { } bytes)
+                {
+                    throw MeshErrors.InvalidArgument(
+                        $"Input '{name}' has binary_data_size {size} but the request has no {BinaryHeader} header; binary data needs that header to say where the JSON part ends.");
+                }
+                if (size > bytes.Length - offset)
+                {
+                    throw MeshErrors.InvalidArgument(
+                        $"Input '{name}' has binary_data_size {size} but only {bytes.Length - offset} bytes of binary data are left after the JSON part and the binary inputs before it.");
+                }
+                // Inputs take their bytes in input order; RawInputData checks the size against the shape once the model is known.
+                inputs.Add(new InferInput(name, datatype, shape, new RawInputData(bytes.Slice(offset, (int)size), "its binary data", DescribeBinarySize, mayBeMisaligned: true)));
+                offset += (int)size;
             }
-            inputs.Add(new InferInput(name, datatype, shape, new JsonInputData(data)));
+            else
+            {
+                if (!hasData)
+                {
+                    throw MeshErrors.InvalidArgument($"Input '{name}' has no 'data'; give its values as a flat or nested array.");
+                }
+                inputs.Add(new InferInput(name, datatype, shape, new JsonInputData(data)));
+            }
             index++;
+        }
+        if (binary is { } all && offset != all.Length)
+        {
+            throw MeshErrors.InvalidArgument(
+                $"The body has {all.Length} bytes of binary data after the JSON part but the inputs' binary_data_size add up to {offset}; the sizes must account for every byte.");
         }
 
         var outputs = new List<string>();
+        var outputBinary = new List<bool?>();
         if (root.TryGetProperty("outputs", out var outputsElement))
         {
             if (outputsElement.ValueKind != JsonValueKind.Array)
@@ -372,23 +428,45 @@ public static class InferenceRestEndpoints
                     throw MeshErrors.InvalidArgument($"outputs[{o}] must be an object with a name.");
                 }
                 var name = RequiredString(output, "name", $"outputs[{o}]");
-                RejectBinary(output, "binary_data", $"output '{name}'");
+                outputBinary.Add(BoolParameter(output, "binary_data", $"output '{name}'"));
                 outputs.Add(name);
                 o++;
             }
         }
-        return new InferRequest(model, version, resolvedVersion, id, inputs, outputs);
+        return (new InferRequest(model, version, resolvedVersion, id, inputs, outputs), new OutputForms(allBinary, outputBinary));
     }
 
-    private static void WriteInferResponse(Utf8JsonWriter w, InferResult result)
+    /// <summary>
+    /// Which outputs go back as binary data: an output's own binary_data, else the request's binary_data_output.
+    /// The engine answers the named outputs in the order named, or every output when none was named.
+    /// </summary>
+    private sealed record OutputForms(bool AllBinary, IReadOnlyList<bool?> Named)
+    {
+        public bool[] BinaryFlags(int count)
+        {
+            var flags = new bool[count];
+            for (var i = 0; i < count; i++)
+            {
+                flags[i] = (i < Named.Count ? Named[i] : null) ?? AllBinary;
+            }
+            return flags;
+        }
+    }
+
+    /// <summary>
+    /// Writes the response JSON; an output marked in <paramref name="binary"/> gets parameters.binary_data_size
+    /// instead of data (its bytes follow the JSON).
+    /// </summary>
+    private static void WriteInferResponse(Utf8JsonWriter w, InferResult result, bool[]? binary)
     {
         w.WriteStartObject();
         w.WriteString("model_name", result.Model);
         w.WriteString("model_version", result.Version.ToString(CultureInfo.InvariantCulture));
         w.WriteString("id", result.Id);
         w.WriteStartArray("outputs");
-        foreach (var output in result.Outputs)
+        for (var i = 0; i < result.Outputs.Count; i++)
         {
+            var output = result.Outputs[i];
             w.WriteStartObject();
             w.WriteString("name", output.Name);
             w.WriteString("datatype", output.Type.Name);
@@ -398,8 +476,17 @@ public static class InferenceRestEndpoints
                 w.WriteNumberValue(d);
             }
             w.WriteEndArray();
-            w.WritePropertyName("data");
-            JsonOutput.WriteData(w, output);
+            if (binary is not null && binary[i])
+            {
+                w.WriteStartObject("parameters");
+                w.WriteNumber("binary_data_size", output.Data.Length);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WritePropertyName("data");
+                JsonOutput.WriteData(w, output);
+            }
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -467,15 +554,51 @@ public static class InferenceRestEndpoints
         return value.GetString()!;
     }
 
-    private static void RejectBinary(JsonElement owner, string parameter, string where)
+    /// <summary>A boolean parameter of <paramref name="owner"/>'s "parameters" object, or null when it is not given.</summary>
+    private static bool? BoolParameter(JsonElement owner, string parameter, string where)
     {
-        if (owner.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
-            && parameters.TryGetProperty(parameter, out var value) && value.ValueKind is not (JsonValueKind.False or JsonValueKind.Null))
+        if (Parameter(owner, parameter, where) is not { } value)
         {
-            throw MeshErrors.InvalidArgument(
-                $"Parameter '{parameter}' of {where} asks for binary tensor data, which this server does not support; send and receive JSON data.");
+            return null;
         }
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw MeshErrors.InvalidArgument($"Parameter '{parameter}' of {where} must be true or false; got {Shorten(value.GetRawText())}."),
+        };
     }
+
+    /// <summary>An input's binary_data_size (bytes of binary data it takes), or null when its values are JSON data.</summary>
+    private static long? BinarySize(JsonElement input, string name)
+    {
+        if (Parameter(input, "binary_data_size", $"input '{name}'") is not { } value)
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var size))
+        {
+            throw MeshErrors.InvalidArgument($"Input '{name}' has binary_data_size {Shorten(value.GetRawText())}; it must be an integer number of bytes.");
+        }
+        return size >= 0
+            ? size
+            : throw MeshErrors.InvalidArgument($"Input '{name}' has binary_data_size {size}; it must be zero or more bytes.");
+    }
+
+    private static JsonElement? Parameter(JsonElement owner, string parameter, string where)
+    {
+        if (!owner.TryGetProperty("parameters", out var parameters) || parameters.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (parameters.ValueKind != JsonValueKind.Object)
+        {
+            throw MeshErrors.InvalidArgument($"'parameters' of {where} must be an object of named parameters.");
+        }
+        return parameters.TryGetProperty(parameter, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+    }
+
+    private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
     private static string? ResolvedVersion(HttpRequest request) =>
         request.Headers.TryGetValue(ModelRepository.ResolvedVersionHeader, out var value) ? value.ToString() : null;
@@ -514,6 +637,49 @@ public static class InferenceRestEndpoints
             finally
             {
                 owner.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A response with binary outputs (Triton's binary tensor data extension): the JSON, then the bytes of each
+    /// binary output in output order, as application/octet-stream with the JSON length in
+    /// Inference-Header-Content-Length; then disposes the result whose pooled buffers it read.
+    /// </summary>
+    private sealed class BinaryInferResult(InferResult result, bool[] binary) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            try
+            {
+                // The JSON length goes in a header, so the JSON is written first; it holds no binary values, only the JSON ones.
+                var json = new ArrayBufferWriter<byte>();
+                await using (var writer = new Utf8JsonWriter(json))
+                {
+                    WriteInferResponse(writer, result, binary);
+                }
+                long length = json.WrittenCount;
+                for (var i = 0; i < binary.Length; i++)
+                {
+                    length += binary[i] ? result.Outputs[i].Data.Length : 0;
+                }
+                var response = httpContext.Response;
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = "application/octet-stream";
+                response.Headers[BinaryHeader] = json.WrittenCount.ToString(CultureInfo.InvariantCulture);
+                response.ContentLength = length;
+                await response.BodyWriter.WriteAsync(json.WrittenMemory, httpContext.RequestAborted);
+                for (var i = 0; i < binary.Length; i++)
+                {
+                    if (binary[i])
+                    {
+                        await response.BodyWriter.WriteAsync(result.Outputs[i].Data, httpContext.RequestAborted);
+                    }
+                }
+            }
+            finally
+            {
+                result.Dispose();
             }
         }
     }

@@ -14,10 +14,10 @@ public static class ServerInfo
         (typeof(ServerInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
     /// <summary>
-    /// Extensions really implemented: Triton's model_repository (index, load, unload) and statistics.
-    /// Binary tensor data over REST, shared memory and the rest are not, so they are not claimed.
+    /// Extensions really implemented: Triton's model_repository (index, load, unload), binary_tensor_data (REST
+    /// infer) and statistics. Shared memory and the rest are not, so they are not claimed.
     /// </summary>
-    public static IReadOnlyList<string> Extensions { get; } = ["model_repository", "statistics"];
+    public static IReadOnlyList<string> Extensions { get; } = ["model_repository", "binary_tensor_data", "statistics"];
 
     /// <summary>Platform reported for every model.</summary>
     public const string Platform = "onnxruntime_onnx";

@@ -6,44 +6,6 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace MaaS.Inference.Services;
 
-/// <summary>An input sent in <c>raw_input_contents</c>: little-endian, row-major bytes.</summary>
-internal sealed class RawInputData(ByteString bytes) : InputData
-{
-    public override string? Check(TensorCheck tensor)
-    {
-        if (tensor.Type.IsBytes)
-        {
-            return BytesElements.Check(bytes.Span, tensor.Elements, tensor.Name, "raw_input_contents");
-        }
-        var needed = tensor.Elements * tensor.Type.ElementSize;
-        return bytes.Length == needed
-            ? null
-            : $"Input '{tensor.Name}' has {bytes.Length} bytes in raw_input_contents but shape {tensor.ShapeText} of {tensor.Type.Name} needs {tensor.Elements} × {tensor.Type.ElementSize} = {needed} bytes.";
-    }
-
-    public override bool TryGetRaw(TensorType type, out ReadOnlyMemory<byte> raw)
-    {
-        // BOOL is normalised on the copy; every other fixed-size type is already what ONNX Runtime reads.
-        raw = bytes.Memory;
-        return type != TensorTypes.Bool && !type.IsBytes;
-    }
-
-    public override void CopyStringsTo(OrtValue tensor, int firstElement) => BytesElements.CopyTo(bytes.Span, tensor, firstElement);
-
-    public override void CopyTo(TensorType type, Span<byte> destination)
-    {
-        bytes.Span.CopyTo(destination);
-        if (type == TensorTypes.Bool)
-        {
-            // BOOL is one byte 0 or 1 on the wire; any other byte is read as true rather than handed to the model as is.
-            foreach (ref var b in destination)
-            {
-                b = b == 0 ? (byte)0 : (byte)1;
-            }
-        }
-    }
-}
-
 /// <summary>An input sent in typed <c>contents</c>: the repeated field that belongs to its datatype.</summary>
 internal sealed class TypedInputData(InferTensorContents? contents) : InputData
 {

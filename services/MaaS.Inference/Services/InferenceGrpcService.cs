@@ -82,7 +82,7 @@ public sealed class InferenceGrpcService(
                 throw MeshErrors.InvalidArgument(
                     $"Input '{input.Name}' sets contents while raw_input_contents is used; send every input raw or none.");
             }
-            InputData data = raw ? new RawInputData(request.RawInputContents[i]) : new TypedInputData(input.Contents);
+            InputData data = raw ? new RawInputData(request.RawInputContents[i].Memory, RawSource, RawSize, mayBeMisaligned: false) : new TypedInputData(input.Contents);
             inputs.Add(new InferInput(input.Name, input.Datatype, input.Shape, data));
         }
 
@@ -212,6 +212,10 @@ public sealed class InferenceGrpcService(
             throw MeshErrors.NotFound($"Repository '{name}' is not served here; this replica serves repository '{options.Value.Pool}'.");
         }
     }
+
+    private const string RawSource = "raw_input_contents";
+
+    private static readonly Func<int, string> RawSize = bytes => $"{bytes} bytes in raw_input_contents";
 
     private static string? ResolvedVersion(ServerCallContext context) =>
         context.RequestHeaders.GetValue(ModelRepository.ResolvedVersionHeader);

@@ -53,6 +53,19 @@ def rest(base, method, path, body=None):
         return err.code, json.loads(text) if text else None
 
 
+def rest_binary(base, path, header, tail):
+    """POST as tritonclient.http does with binary_data=True: the JSON header, then the tensor bytes."""
+    head = json.dumps(header).encode()
+    request = urllib.request.Request(base.rstrip("/") + path, data=head + tail, method="POST",
+                                     headers={"Content-Type": "application/octet-stream",
+                                              "Inference-Header-Content-Length": str(len(head)), **auth_headers()})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--grpc", required=True)
@@ -142,6 +155,29 @@ def main():
     check("rest GET /v2/models/{m}/versions/1", lambda: (lambda s, b: (s == 200, b))(*rest(base, "GET", f"/v2/models/{m}/versions/1")))
     check("rest POST /v2/models/{m}/infer", lambda: (lambda s, b: (s == 200 and len(b["outputs"][0]["data"]) == 2, b))(
         *rest(base, "POST", f"/v2/models/{m}/infer", {"id": "r", "inputs": [{"name": "input", "shape": [2, 1], "datatype": "FP32", "data": [0, 1]}]})))
+
+    def binary_infer():
+        values = [0.0, 1.0]
+        header = {"id": "b", "inputs": [{"name": "input", "shape": [2, 1], "datatype": "FP32",
+                                         "parameters": {"binary_data_size": 8}}],
+                  "parameters": {"binary_data_output": True}}
+        status, headers, body = rest_binary(base, f"/v2/models/{m}/infer", header, struct.pack("<2f", *values))
+        if status != 200:
+            return False, f"{status}: {body[:300]!r}"
+        json_length = int(headers.get("Inference-Header-Content-Length", "-1"))
+        if json_length < 0:
+            return False, f"no Inference-Header-Content-Length in the answer; headers {dict(headers)}"
+        answer = json.loads(body[:json_length])
+        output = answer["outputs"][0]
+        size = output["parameters"]["binary_data_size"]
+        got = list(struct.unpack(f"<{size // 4}f", body[json_length:json_length + size]))
+        s, b = rest(base, "POST", f"/v2/models/{m}/infer",
+                    {"inputs": [{"name": "input", "shape": [2, 1], "datatype": "FP32", "data": values}]})
+        expected = [struct.unpack("<f", struct.pack("<f", v))[0] for v in b["outputs"][0]["data"]] if s == 200 else None
+        ok = (headers.get("Content-Type", "").startswith("application/octet-stream") and "data" not in output
+              and len(body) == json_length + size and got == expected)
+        return ok, f"{headers.get('Content-Type')} json {json_length} bytes, outputs {got}, as JSON {expected}"
+    check("rest POST /v2/models/{m}/infer binary tensor data", binary_infer)
     check("rest POST /v2/repository/index", lambda: (lambda s, b: (s == 200 and any(x["name"] == m for x in b), b))(
         *rest(base, "POST", "/v2/repository/index", {})))
     check("rest GET /v2/models/{m}/stats", lambda: (lambda s, b: (s == 200 and len(b["model_stats"]) > 0, "ok"))(
