@@ -34,6 +34,14 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
         catch (Exception ex) when (ex is not RpcException) { throw Translate(ex, context); }
     }
 
+    /// <inheritdoc />
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+        IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try { await continuation(requestStream, responseStream, context); }
+        catch (Exception ex) when (ex is not RpcException) { throw Translate(ex, context); }
+    }
+
     private RpcException Translate(Exception ex, ServerCallContext context)
     {
         if (ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)

@@ -31,6 +31,17 @@ public sealed class ErrorInterceptorTests
     }
 
     [Fact]
+    public async Task DuplexStream_CancelledAfterItsDeadline_DeadlineExceeded()
+    {
+        var context = new CallContext(DateTime.UtcNow.AddMilliseconds(-1), cancelled: true);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => interceptor.DuplexStreamingServerHandler<string, string>(
+            null!, null!, context, (_, _, c) => throw new OperationCanceledException(c.CancellationToken)));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+    }
+
+    [Fact]
     public async Task Unary_UnexpectedException_InternalWithoutItsMessage()
     {
         var context = new CallContext(DateTime.MaxValue, cancelled: false);

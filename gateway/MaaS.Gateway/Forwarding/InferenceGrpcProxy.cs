@@ -9,7 +9,7 @@ namespace MaaS.Gateway.Forwarding;
 /// <summary>
 /// /inference.GRPCInferenceService/{method}: model calls go to a replica that has the requested version
 /// READY (found from fields 1 and 2 of the message, which is forwarded byte for byte); server-level
-/// calls go to any live replica.
+/// calls go to any live replica. A ModelStreamInfer stream goes, whole, to one replica chosen by its first message.
 /// </summary>
 public sealed partial class InferenceGrpcProxy(
     RoutingTable table,
@@ -38,7 +38,10 @@ public sealed partial class InferenceGrpcProxy(
             case "ModelInfer":
                 await RouteByModelAsync(context, method, "model_name", emptyNameMeansAll: false);
                 break;
-            case "ModelReady" or "ModelMetadata":
+            case "ModelStreamInfer":
+                await RouteByModelAsync(context, method, "model_name", emptyNameMeansAll: false, streaming: true);
+                break;
+            case "ModelReady" or "ModelMetadata" or "ModelConfig":
                 await RouteByModelAsync(context, method, "name", emptyNameMeansAll: false);
                 break;
             case "ModelStatistics":
@@ -54,17 +57,22 @@ public sealed partial class InferenceGrpcProxy(
         }
     }
 
-    private async Task RouteByModelAsync(HttpContext context, string method, string nameField, bool emptyNameMeansAll)
+    /// <param name="streaming">
+    /// A client stream (ModelStreamInfer): routed by its first message to one replica for the whole stream and
+    /// streamed through YARP both ways; never buffered, retried or shadowed, and with no limit on the whole body
+    /// (the scanner bounds the first message, the replica every one).
+    /// </param>
+    private async Task RouteByModelAsync(HttpContext context, string method, string nameField, bool emptyNameMeansAll, bool streaming = false)
     {
         // One frame of the largest message the mesh accepts (the default limit would cut it by the 5-byte header).
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = MeshHostingExtensions.MaxMessageBytes + GrpcFrameScanner.HeaderLength;
+            limit.MaxRequestBodySize = streaming ? null : MeshHostingExtensions.MaxMessageBytes + GrpcFrameScanner.HeaderLength;
         }
         var peeked = await GrpcRequestPeeker.PeekAsync(context.Request.Body, context.RequestAborted);
         context.Request.Body = peeked.Body;
         // The limit is fixed now that reading began; YARP would try to lift it and warn on every call.
-        context.Features.Set<IHttpMaxRequestBodySizeFeature>(LimitAlreadySet.Instance);
+        context.Features.Set<IHttpMaxRequestBodySizeFeature>(streaming ? LimitAlreadySet.Unlimited : LimitAlreadySet.Instance);
         var scan = peeked.Scan;
         if (scan.Status != FrameScanStatus.Complete)
         {
@@ -104,6 +112,12 @@ public sealed partial class InferenceGrpcProxy(
             }
             // A version taken from the header is not in the message, so the replica must be told it.
             long? resolvedVersion = route.ResolvedByGateway || fromHeader ? route.Version : null;
+            if (streaming)
+            {
+                GatewayTransformer.SetPlan(context, new ForwardPlan(resolvedVersion, Path: null));
+                await forwarder.ForwardAsync(context, route.Destinations, grpc: true, peeked.Body);
+                return;
+            }
             var isInfer = method == "ModelInfer";
             var shadowTarget = isInfer ? shadow.Draw(scan.Name) : null;
             if (_retryBufferBytes > 0)
@@ -174,15 +188,18 @@ public sealed partial class InferenceGrpcProxy(
     private static partial void LogNotRoutable(ILogger logger, string method, string model, string version, string reason);
 
     /// <summary>Stands in for the body-size feature once the gateway has set the limit itself.</summary>
-    private sealed class LimitAlreadySet : IHttpMaxRequestBodySizeFeature
+    private sealed class LimitAlreadySet(long? limit) : IHttpMaxRequestBodySizeFeature
     {
-        public static readonly LimitAlreadySet Instance = new();
+        public static readonly LimitAlreadySet Instance = new(MeshHostingExtensions.MaxMessageBytes + GrpcFrameScanner.HeaderLength);
+
+        /// <summary>A stream's body: as many messages as the client sends.</summary>
+        public static readonly LimitAlreadySet Unlimited = new(null);
 
         public bool IsReadOnly => false;
 
         public long? MaxRequestBodySize
         {
-            get => MeshHostingExtensions.MaxMessageBytes + GrpcFrameScanner.HeaderLength;
+            get => limit;
             set { }
         }
     }

@@ -21,7 +21,7 @@ public static class ScopeTable
         {
             [Inference] = Methods(AccessRequirement.Infer,
                 "ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelInfer",
-                "RepositoryIndex", "ModelStatistics")
+                "RepositoryIndex", "ModelStatistics", "ModelStreamInfer", "ModelConfig")
                 .With(AccessRequirement.Admin, "RepositoryModelLoad", "RepositoryModelUnload"),
             [Registry] = Methods(AccessRequirement.AnyKey,
                 "GetModel", "ListModels", "GetVersion", "ListVersions", "DownloadArtifact", "GetDataset", "SearchModels",

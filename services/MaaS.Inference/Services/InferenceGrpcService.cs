@@ -11,11 +11,12 @@ namespace MaaS.Inference.Services;
 /// GRPCInferenceService (package <c>inference</c>): the Open Inference Protocol core rpcs plus Triton's
 /// repository rpcs. Only the mapping between the wire and <see cref="InferenceEngine"/> lives here.
 /// </summary>
-public sealed class InferenceGrpcService(
+public sealed partial class InferenceGrpcService(
     ModelRepository repository,
     RegistrySync sync,
     InferenceEngine engine,
-    IOptions<InferenceOptions> options) : GRPCInferenceService.GRPCInferenceServiceBase
+    IOptions<InferenceOptions> options,
+    ILogger<InferenceGrpcService> logger) : GRPCInferenceService.GRPCInferenceServiceBase
 {
     /// <inheritdoc />
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
@@ -65,7 +66,15 @@ public sealed class InferenceGrpcService(
     }
 
     /// <inheritdoc />
-    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) =>
+        InferAsync(request, ResolvedVersion(context), context);
+
+    /// <summary>
+    /// One inference, shared by ModelInfer and ModelStreamInfer: validation, the engine call (batcher,
+    /// statistics, sampling, metrics) and the mapping of the result.
+    /// </summary>
+    /// <param name="resolvedVersion">The version the gateway resolved for this request, or null.</param>
+    private async Task<ModelInferResponse> InferAsync(ModelInferRequest request, string? resolvedVersion, ServerCallContext context)
     {
         var raw = request.RawInputContents.Count > 0;
         if (raw && request.RawInputContents.Count != request.Inputs.Count)
@@ -86,7 +95,7 @@ public sealed class InferenceGrpcService(
             inputs.Add(new InferInput(input.Name, input.Datatype, input.Shape, data));
         }
 
-        using var result = await engine.InferAsync(new InferRequest(request.ModelName, request.ModelVersion, ResolvedVersion(context), request.Id,
+        using var result = await engine.InferAsync(new InferRequest(request.ModelName, request.ModelVersion, resolvedVersion, request.Id,
             inputs, request.Outputs.Select(o => o.Name).ToList()) { RawOutputs = raw }, context.CancellationToken, context.Deadline);
 
         var response = new ModelInferResponse

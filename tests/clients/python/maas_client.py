@@ -24,7 +24,9 @@ import time
 
 # The repo's protos; set MAAS_PROTOS when this file is copied elsewhere.
 PROTOS = pathlib.Path(os.environ.get("MAAS_PROTOS", pathlib.Path(__file__).resolve().parents[3] / "protos" / "MaaS.Protos"))
-PROTO_FILES = ["inference/grpc_service.proto", "maas/registry/v1/registry.proto", "maas/trainer/v1/trainer.proto"]
+# model_config.proto is imported by grpc_service.proto (ModelConfig), so its module must exist too.
+PROTO_FILES = ["inference/grpc_service.proto", "inference/model_config.proto", "maas/registry/v1/registry.proto",
+               "maas/trainer/v1/trainer.proto"]
 
 
 def generate_stubs():

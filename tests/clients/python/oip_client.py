@@ -24,7 +24,7 @@ def load_stubs():
     out = tempfile.mkdtemp(prefix="maas-oip-py-")
     subprocess.run(
         [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTOS}", f"--python_out={out}",
-         f"--grpc_python_out={out}", "inference/grpc_service.proto"],
+         f"--grpc_python_out={out}", "inference/grpc_service.proto", "inference/model_config.proto"],
         check=True)
     sys.path.insert(0, out)
     from inference import grpc_service_pb2, grpc_service_pb2_grpc  # noqa: E402

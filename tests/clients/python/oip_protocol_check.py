@@ -110,6 +110,32 @@ def main():
     check("grpc ModelInfer typed", lambda: infer(False))
     check("grpc ModelInfer raw", lambda: infer(True))
 
+    def stream_infer():
+        # Triton's streaming rpc (tritonclient's start_stream/async_stream_infer): 3 requests on one stream, one
+        # answer each, matched by id. The key goes as call metadata: open_channel's interceptor covers unary calls only.
+        requests = []
+        for i in range(3):
+            tensor = pb.ModelInferRequest.InferInputTensor(name="input", datatype="FP32", shape=[1, 1])
+            tensor.contents.fp32_contents.append(float(i))
+            requests.append(pb.ModelInferRequest(model_name=m, id=f"stream-{i}", inputs=[tensor]))
+        answers = list(client.ModelStreamInfer(iter(requests), timeout=30, metadata=list(auth_headers().items())))
+        errors = [a.error_message for a in answers if a.error_message]
+        ids = sorted(a.infer_response.id for a in answers)
+        values = {a.infer_response.id: list(a.infer_response.outputs[0].contents.fp32_contents)
+                  for a in answers if a.infer_response.outputs}
+        ok = not errors and ids == ["stream-0", "stream-1", "stream-2"] and all(len(v) == 1 for v in values.values())
+        return ok, f"ids {ids} outputs {values} errors {errors}"
+    check("grpc ModelStreamInfer", stream_infer)
+
+    def model_config():
+        c = client.ModelConfig(pb.ModelConfigRequest(name=m), timeout=10).config
+        type_fp32 = 11  # Triton's DataType.TYPE_FP32
+        inputs = [(i.name, i.data_type, list(i.dims)) for i in c.input]
+        ok = (c.name == m and c.platform == "onnxruntime_onnx" and c.backend == "onnxruntime" and len(c.input) > 0
+              and c.input[0].data_type == type_fp32 and len(c.output) > 0 and c.max_batch_size >= 0)
+        return ok, f"max_batch_size {c.max_batch_size} inputs {inputs} outputs {[(o.name, o.data_type, list(o.dims)) for o in c.output]}"
+    check("grpc ModelConfig", model_config)
+
     def index():
         r = client.RepositoryIndex(pb.RepositoryIndexRequest(ready=True), timeout=10)
         return any(x.name == m and x.state == "READY" for x in r.models), f"{[(x.name, x.version, x.state) for x in r.models]}"
