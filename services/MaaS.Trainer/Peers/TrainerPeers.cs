@@ -183,7 +183,7 @@ public sealed partial class TrainerPeers : IDisposable
         }
         catch (SocketException ex)
         {
-            // No replica behind the name yet (a headless Service lists ready pods only): no peers for now.
+            // No replica behind the name (a headless Service lists ready pods only): no peers from it until the next resolve.
             LogUnresolved(logger, entry.Host, ex.SocketErrorCode);
             addresses = [];
         }
@@ -215,6 +215,6 @@ public sealed partial class TrainerPeers : IDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "Trainer peer {Address} skipped for {Method}: {Status} {Detail}")]
     private static partial void LogSkipped(ILogger logger, Uri address, string method, StatusCode status, string detail);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Trainer peer name {Host} did not resolve ({Error}); no peers from it for now")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Trainer peer name {Host} did not resolve ({Error}); no peers from it until the next resolve")]
     private static partial void LogUnresolved(ILogger logger, string host, SocketError error);
 }
