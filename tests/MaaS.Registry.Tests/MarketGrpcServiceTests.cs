@@ -224,6 +224,39 @@ public sealed class MarketGrpcServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InstallMarketModel_SameEntryAgainAfterAStoppedInstall_FinishesItWithoutASecondVersion()
+    {
+        // Version 1 registered, production and deployment never set: what an install that stopped part-way leaves.
+        await _host.Market.InstallMarketModelAsync(new InstallMarketModelRequest { EntryName = MarketFixtureCatalog.Line, ModelName = "resumed" });
+
+        var response = await _host.Market.InstallMarketModelAsync(new InstallMarketModelRequest
+        {
+            EntryName = MarketFixtureCatalog.Line, ModelName = "resumed", Deploy = true,
+        });
+
+        Assert.Equal(1, response.Version.Version);
+        Assert.True(response.ProductionSet);
+        Assert.Equal(1, response.Model.Aliases["production"]);
+        Assert.Equal((1L, 100), (Assert.Single(response.Deployment.Entries).Version, response.Deployment.Entries[0].Weight));
+        Assert.Single((await _host.Registry.ListVersionsAsync(new ListVersionsRequest { ModelName = "resumed" })).Versions);
+    }
+
+    [Fact]
+    public async Task InstallMarketModel_SameEntryAgainAfterAFullInstall_SameAnswerAndNoNewEvents()
+    {
+        var request = new InstallMarketModelRequest { EntryName = MarketFixtureCatalog.Line, ModelName = "twice", Deploy = true };
+        var first = await _host.Market.InstallMarketModelAsync(request);
+
+        var again = await _host.Market.InstallMarketModelAsync(request);
+
+        Assert.Equal(first.Version.Version, again.Version.Version);
+        Assert.Equal(first.Deployment.Revision, again.Deployment.Revision);
+        Assert.Single((await _host.Registry.GetAliasHistoryAsync(new GetAliasHistoryRequest { ModelName = "twice", Alias = "production" })).Entries);
+        Assert.Single((await _host.Registry.GetDeploymentHistoryAsync(new GetDeploymentHistoryRequest { ModelName = "twice" })).Deployments);
+        Assert.Single((await _host.Registry.ListVersionsAsync(new ListVersionsRequest { ModelName = "twice" })).Versions);
+    }
+
+    [Fact]
     public async Task InstallMarketModel_ModelWithVersions_FailedPreconditionNamingTheModel()
     {
         await _host.Market.InstallMarketModelAsync(new InstallMarketModelRequest { EntryName = MarketFixtureCatalog.Line, ModelName = "taken" });

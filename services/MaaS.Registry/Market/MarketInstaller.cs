@@ -38,7 +38,7 @@ public sealed partial class MarketInstaller(
         var card = entry.Card;
         actor = actor.Length == 0 ? DefaultActor : actor;
         var existing = await models.GetModelAsync(modelName, cancellationToken);
-        if (existing is { LatestVersion: > 0 })
+        if (existing is { LatestVersion: > 0 } && !await IsEarlierInstallAsync(modelName, existing, card, cancellationToken))
         {
             throw MeshErrors.FailedPrecondition(
                 $"Model '{modelName}' already has versions (latest {existing.LatestVersion}); a market model is installed as version 1 of a new or empty model: choose another model_name.");
@@ -97,6 +97,17 @@ public sealed partial class MarketInstaller(
         LogInstalled(logger, card.Name, modelName, version.Version, deploy, actor);
         return response;
     }
+
+    /// <summary>
+    /// Whether the model's only version is this entry, installed before: an install that stopped after registering
+    /// (alias or deployment not set) is then finished by running it again, and a finished one is answered as it is.
+    /// The steps after this are idempotent: the version is found by its lineage, the same alias and deployment are no-ops.
+    /// </summary>
+    private async Task<bool> IsEarlierInstallAsync(string modelName, Model existing, MarketEntry card, CancellationToken cancellationToken) =>
+        existing.LatestVersion == 1
+        && await models.GetVersionAsync(modelName, 1, cancellationToken) is { } first
+        && first.Lineage?.TrainingJobId == LineagePrefix + card.Name
+        && first.ArtifactDigest == card.ArtifactDigest;
 
     /// <summary>
     /// The artifact as loaded at start: its bytes must still hash to the digest the catalog showed, so what is
