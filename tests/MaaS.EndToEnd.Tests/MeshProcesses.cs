@@ -184,15 +184,18 @@ public class MeshProcesses : IAsyncLifetime
     }
 
     /// <inheritdoc />
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var process in processes) await process.DisposeAsync();
         if (broker is not null) await broker.StopQuietlyAsync();
         try { Directory.Delete(WorkDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Starts one service (its Release or Debug build, as this assembly) with its log under <see cref="WorkDirectory"/>; <see cref="InitializeAsync"/> waits for it.</summary>
-    protected void Start(string name, string projectDirectory, int grpcPort, int httpPort, string[] args)
+    /// <summary>
+    /// Starts one service (its Release or Debug build, as this assembly) with its log under <see cref="WorkDirectory"/>;
+    /// <see cref="InitializeAsync"/> waits for it. Returned so that a fixture can wait for one service before starting the next.
+    /// </summary>
+    protected ServiceProcess Start(string name, string projectDirectory, int grpcPort, int httpPort, string[] args)
     {
         var logs = Directory.CreateDirectory(Path.Combine(WorkDirectory, "logs")).FullName;
         string[] all =
@@ -204,7 +207,9 @@ public class MeshProcesses : IAsyncLifetime
             .. ExtraArgs(name),
         ];
         var dll = FindDll(projectDirectory, Path.GetFileName(projectDirectory));
-        processes.Add(ServiceProcess.Start(name, dll, all, grpcPort, logs, Service with { WorkingDirectory = Root }));
+        var process = ServiceProcess.Start(name, dll, all, grpcPort, logs, Service with { WorkingDirectory = Root });
+        processes.Add(process);
+        return process;
     }
 
     /// <summary>
