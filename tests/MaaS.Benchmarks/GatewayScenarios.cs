@@ -92,17 +92,7 @@ public sealed partial class GatewayScenarios(BenchmarkOptions options, GatewayMe
             var runs = new Dictionary<bool, List<LoadResult>> { [false] = [], [true] = [] };
             foreach (var withShadow in new[] { false, true, false, true })
             {
-                try
-                {
-                    await SetDeploymentAsync(model, [(1, 100)], withShadow ? (2, 100) : null);
-                }
-                catch (RpcException ex)
-                {
-                    NotRun("h", $"SetDeployment was refused ({ex.StatusCode}: {ex.Status.Detail})");
-                    return;
-                }
-                // The gateway polls every 250 ms; two polls make sure it routes by the new deployment.
-                await Task.Delay(750);
+                if (!await SwitchShadowAsync(model, withShadow)) return;
                 progress.WriteLine($"h: concurrency {c}, {(withShadow ? "with" : "without")} shadow");
                 var result = await LoadRunner.RunAsync(mesh.GatewayGrpc, c, options.CallersPerChannel, Warmup, Duration,
                     channel => new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request).ResponseAsync);
@@ -125,16 +115,7 @@ public sealed partial class GatewayScenarios(BenchmarkOptions options, GatewayMe
         var openSeconds = 0.0;
         foreach (var withShadow in new[] { false, true, false, true })
         {
-            try
-            {
-                await SetDeploymentAsync(model, [(1, 100)], withShadow ? (2, 100) : null);
-            }
-            catch (RpcException ex)
-            {
-                NotRun("h", $"SetDeployment was refused ({ex.StatusCode}: {ex.Status.Detail})");
-                return;
-            }
-            await Task.Delay(750);
+            if (!await SwitchShadowAsync(model, withShadow)) return;
             progress.WriteLine($"h: {OpenLoopRate} req/s, {(withShadow ? "with" : "without")} shadow");
             var (samples, seconds) = await OpenLoopAsync(OpenLoopRate, Warmup, Duration,
                 channel => new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request).ResponseAsync);
@@ -314,6 +295,26 @@ public sealed partial class GatewayScenarios(BenchmarkOptions options, GatewayMe
                 await Task.Delay(100);
             }
         }
+        return true;
+    }
+
+    /// <summary>
+    /// All traffic to v1, with or without a 100 % shadow of v2, then waits for the gateway to route by it; false (scenario
+    /// h marked not run) when the registry refuses the deployment.
+    /// </summary>
+    private async Task<bool> SwitchShadowAsync(string model, bool withShadow)
+    {
+        try
+        {
+            await SetDeploymentAsync(model, [(1, 100)], withShadow ? (2, 100) : null);
+        }
+        catch (RpcException ex)
+        {
+            NotRun("h", $"SetDeployment was refused ({ex.StatusCode}: {ex.Status.Detail})");
+            return false;
+        }
+        // The gateway polls every 250 ms; two polls make sure it routes by the new deployment.
+        await Task.Delay(750);
         return true;
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Grpc.Core;
 using Inference;
 using MaaS.Registry.V1;
+using MaaS.Testing.Mesh;
 using MaaS.Trainer.V1;
 using MaaS.Updater.V1;
 
@@ -29,7 +30,7 @@ public sealed class TraceTests(TracedMesh mesh) : IClassFixture<TracedMesh>
 
         // Version 1: y = 2x + 1, production.
         var dataset = await mesh.UploadLineDatasetAsync("trace-line-data", Enumerable.Range(0, 50).Select(i => (i / 10.0, 2 * (i / 10.0) + 1)));
-        var v1 = await TrainAsync(trainer, dataset);
+        var v1 = (await MeshCalls.TrainLinearAsync(trainer, Model, dataset.Name, dataset.Version, epochs: 300)).RegisteredVersion;
         await registry.SetAliasAsync(new SetAliasRequest { ModelName = Model, Alias = "production", Version = v1, Actor = "e2e", Reason = "first deployment" });
         await WaitUntilAsync(async () => (await inference.ModelInferAsync(Infer(2))).ModelVersion == Show(v1), "version 1 answers by model name");
 
@@ -126,27 +127,6 @@ public sealed class TraceTests(TracedMesh mesh) : IClassFixture<TracedMesh>
     };
 
     private static string Show(long version) => version.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static async Task<long> TrainAsync(TrainerService.TrainerServiceClient trainer, DatasetVersion dataset)
-    {
-        var submitted = await trainer.SubmitJobAsync(new SubmitJobRequest
-        {
-            Spec = new TrainingSpec
-            {
-                ModelName = Model, DatasetName = dataset.Name, DatasetVersion = dataset.Version,
-                FeatureColumns = { "x" }, LabelColumn = "y", Architecture = "linear_regression",
-                Optimizer = "sgd", Loss = "mse", Epochs = 300, LearningRate = 0.1, Seed = 7,
-            },
-        });
-        using var watch = trainer.WatchJob(new WatchJobRequest { JobId = submitted.JobId });
-        while (await watch.ResponseStream.MoveNext(CancellationToken.None))
-        {
-            var job = watch.ResponseStream.Current.Job;
-            if (job.State == JobState.Succeeded) return job.RegisteredVersion;
-            if (job.State is JobState.Failed or JobState.Cancelled) throw new InvalidOperationException($"job {job.JobId} {job.State}: {job.Message}");
-        }
-        throw new InvalidOperationException("the watch ended before the job did");
-    }
 
     /// <summary>Calls by model name (failures of a version not yet loaded are ignored) until <paramref name="done"/> answers.</summary>
     private async Task<T> DriveUntilAsync<T>(GRPCInferenceService.GRPCInferenceServiceClient inference, Func<Task<T?>> done) where T : class

@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Grpc.Net.Client;
 using MaaS.Contracts;
 using MaaS.Registry.V1;
 using MaaS.Updater.Drift;
@@ -251,17 +250,8 @@ public sealed class RolloutHost : IDisposable
         });
     });
 
-    private UpdaterService.UpdaterServiceClient Connect()
-    {
-        var channel = GrpcChannel.ForAddress(factory.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = factory.Server.CreateHandler() });
-        return new UpdaterService.UpdaterServiceClient(channel);
-    }
+    private UpdaterService.UpdaterServiceClient Connect() => UpdaterFactories.Connect(factory);
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        factory.Dispose();
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => UpdaterFactories.Dispose(factory, DataDirectory);
 }

@@ -1,4 +1,3 @@
-using Grpc.Net.Client;
 using MaaS.Updater.Drift;
 using MaaS.Updater.Registry;
 using MaaS.Updater.Rollout;
@@ -92,17 +91,8 @@ public sealed class UpdaterHost : IDisposable
         });
     });
 
-    private UpdaterService.UpdaterServiceClient Connect()
-    {
-        var channel = GrpcChannel.ForAddress(factory.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = factory.Server.CreateHandler() });
-        return new UpdaterService.UpdaterServiceClient(channel);
-    }
+    private UpdaterService.UpdaterServiceClient Connect() => UpdaterFactories.Connect(factory);
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        factory.Dispose();
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => UpdaterFactories.Dispose(factory, DataDirectory);
 }
